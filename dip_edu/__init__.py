@@ -1,0 +1,51 @@
+"""dip-edu: Deep Image Prior (Ulyanov, Vedaldi, Lempitsky, CVPR 2018) for teaching.
+
+import dip_edu as dip
+img = dip.load("builtin:astronaut", size=128)
+problem = dip.noisy(img, sigma=25)
+run = dip.fit(problem, preset="lesson", iters=3000)
+"""
+
+from .degrade import downsample, drop_pixels, noisy, observed, read_mask, reconstruct, region, text_over
+from .errors import DipError, DipNotice
+from .fit import DEFAULT_CHECKPOINTS, Progress, fit, pick_device
+from .images import builtin_names, load
+from .metrics import psnr, psnr_y, ssim
+from .nets import PRESETS, NetSpec, build, count_params, hourglass, spec
+from .problem import Problem
+from .run import Run, Snapshot
+from .stopping import EsWmv
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_CHECKPOINTS",
+    "PRESETS",
+    "DipError",
+    "DipNotice",
+    "EsWmv",
+    "NetSpec",
+    "Problem",
+    "Progress",
+    "Run",
+    "Snapshot",
+    "build",
+    "builtin_names",
+    "count_params",
+    "downsample",
+    "drop_pixels",
+    "fit",
+    "hourglass",
+    "load",
+    "noisy",
+    "observed",
+    "pick_device",
+    "psnr",
+    "psnr_y",
+    "read_mask",
+    "reconstruct",
+    "region",
+    "spec",
+    "ssim",
+    "text_over",
+]

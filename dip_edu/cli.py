@@ -1,0 +1,158 @@
+"""The `dip-edu` command: restore one image from the shell, with a JSON summary for benchmarks and scripts.
+
+Bad input gets one line on stderr and exit status 2; nothing is written to --out or --json before the fit
+has produced a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import warnings
+from pathlib import Path
+
+from . import degrade, images, nets
+from .errors import DipError, DipNotice, require
+from .fit import DEFAULT_CHECKPOINTS, fit
+from .problem import Problem
+from .run import Run, _atomic_write
+
+TASKS = ("reconstruct", "denoise", "inpaint-text", "inpaint-pixels", "inpaint-region", "sr")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        raise DipError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dip-edu", description="Deep Image Prior restorations from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="fit a network to one degraded image")
+    run.add_argument("--task", required=True, choices=TASKS)
+    run.add_argument("--image", required=True, help="a PNG/JPEG path or builtin:NAME")
+    run.add_argument("--mask", help="mask image for inpaint-region (white = known, black = missing)")
+    run.add_argument("--size", type=int, help="centre-crop to a square of this side")
+    run.add_argument("--resize", action="store_true", help="with --size: resize the short side instead of cropping")
+    run.add_argument("--sigma", type=float, default=25.0, help="noise std on the 0-255 scale (denoise)")
+    run.add_argument("--drop", type=float, default=0.5, help="fraction of pixels dropped (inpaint-pixels)")
+    run.add_argument("--factor", type=int, default=4, help="super-resolution factor: 2, 4 or 8")
+    run.add_argument("--text", default=degrade.DEFAULT_TEXT, help="text drawn over the image (inpaint-text)")
+    run.add_argument("--observed", action="store_true", help="the image is already degraded: no ground truth")
+    run.add_argument("--preset", default="lesson", choices=tuple(nets.PRESETS))
+    run.add_argument("--iters", type=int, help="iterations (default: the paper's for the task)")
+    run.add_argument("--lr", type=float, help="Adam learning rate (default: the paper's for the task)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    run.add_argument("--checkpoints", default=",".join(map(str, DEFAULT_CHECKPOINTS)))
+    run.add_argument("--early-stop", action="store_true", help="stop where ES-WMV says (no ground truth needed)")
+    run.add_argument("--out", help="folder for the snapshots (PNG) and the run record")
+    run.add_argument("--json", help="file for the JSON summary")
+    return parser
+
+
+def make_problem(args: argparse.Namespace, multiple: int) -> Problem:
+    """The Problem the arguments describe; every check happens here, before anything runs."""
+    img = images.load(args.image, size=args.size, resize=args.resize, multiple=multiple)
+    require(args.mask is None or args.task == "inpaint-region" or args.observed, "--mask: only for inpaint-region")
+    if args.observed:
+        factor = args.factor if args.task == "sr" else 1
+        return degrade.observed(img, mask=args.mask, factor=factor)
+    if args.task == "reconstruct":
+        return degrade.reconstruct(img)
+    if args.task == "denoise":
+        return degrade.noisy(img, sigma=args.sigma, seed=args.seed)
+    if args.task == "inpaint-text":
+        return degrade.text_over(img, text=args.text, seed=args.seed)
+    if args.task == "inpaint-pixels":
+        return degrade.drop_pixels(img, fraction=args.drop, seed=args.seed)
+    if args.task == "inpaint-region":
+        return degrade.region(img, mask=args.mask)
+    return degrade.downsample(img, factor=args.factor)
+
+
+def parse_checkpoints(text: str) -> list[int]:
+    try:
+        marks = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise DipError(f"--checkpoints {text!r}: give iterations separated by commas, e.g. 500,1500") from None
+    require(all(m > 0 for m in marks), f"--checkpoints {text!r}: iterations must be above 0")
+    return marks
+
+
+def write_outputs(run: Run, out: str | None, json_path: str | None) -> None:
+    """Snapshots as PNG files and the run record into `out`; the summary into `json_path`."""
+    if out:
+        folder = Path(out)
+        run.save(folder)
+        images.save_png(run.observation, folder / "observation.png")
+        if run.clean is not None:
+            images.save_png(run.clean, folder / "clean.png")
+        for s in run.snapshots:
+            images.save_png(s.out, folder / f"iter{s.iter:05d}.png")
+            images.save_png(s.ema, folder / f"iter{s.iter:05d}_avg.png")
+    if json_path:
+        text = json.dumps(run.summary())
+        _atomic_write(Path(json_path).resolve(), lambda f: f.write(text.encode()))
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    require(args.iters is None or args.iters > 0, f"--iters {args.iters}: must be above 0")
+    for path in filter(None, (args.json, args.out)):
+        parent = Path(path).resolve().parent
+        require(parent.is_dir(), f"{path!r}: the folder {str(parent)!r} does not exist")
+    net_spec = nets.spec(args.preset)
+    problem = make_problem(args, net_spec.multiple)
+    checkpoints = parse_checkpoints(args.checkpoints)
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM keeps the partial run, as Ctrl-C does
+    print(f"dip-edu: {problem.describe()}, preset {args.preset}", file=sys.stderr)
+    run = fit(
+        problem,
+        args.preset,
+        iters=args.iters,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        checkpoints=checkpoints,
+        early_stop=args.early_stop,
+        stop_on_early=args.early_stop,
+        progress=True,
+    )
+    run.config.update(image=args.image, size=problem.shape[0] if args.size else None)
+    write_outputs(run, args.out, args.json)
+    peak = run.peak()
+    tail = f", peak {peak[1]:.2f} dB at {peak[0]}" if peak else ""
+    print(f"dip-edu: {run.status} after {run.iters} iterations in {run.seconds:.1f} s{tail}", file=sys.stderr)
+    return 130 if run.status == "interrupted" else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _show_notice
+    warnings.simplefilter("always", DipNotice)
+    try:
+        args = build_parser().parse_args(argv)
+        return cmd_run(args)
+    except DipError as exc:
+        print(f"dip-edu: error: {exc}", file=sys.stderr)
+        return 2
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_notice(message, category, *args, **kwargs) -> None:
+    """Notices as one line each; other warnings as Python shows them."""
+    if issubclass(category, DipNotice):
+        print(f"dip-edu: note: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, *args, **kwargs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

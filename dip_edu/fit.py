@@ -1,0 +1,280 @@
+"""The one fit loop for every task: θ* = argmin_θ ‖(A(f_θ(z)) − x̂)·m‖², with the paper's tricks.
+
+Adam on the full image; a fixed uniform input z in [0, 0.1) perturbed by fresh Gaussian noise each step;
+an exponential average of the outputs; snapshots taken from the clean z; recovery from divergence that
+restores the weights *and* the optimiser state.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import metrics, nets
+from .errors import require
+from .images import to_image, to_tensor
+from .problem import Problem, masked_psnr
+from .run import HISTORY_KEYS, Run, Snapshot
+from .stopping import EsWmv
+
+DEFAULT_CHECKPOINTS = (500, 1500, 2500, 8000)
+DIVERGENCE_DB = 5.0  # a drop of the PSNR against the observation larger than this is divergence
+CHECK_EVERY = 10  # iterations between divergence checks (and saved good states)
+MAX_RESTORES = 5  # consecutive restores before the run is declared diverged
+
+
+@dataclass
+class Progress:
+    """What a live view gets every few iterations."""
+
+    iter: int
+    iters: int
+    out: np.ndarray
+    ema: np.ndarray
+    history: dict[str, np.ndarray]
+    seconds: float
+
+    @property
+    def eta(self) -> float:
+        """Seconds left at the pace so far."""
+        return self.seconds / max(self.iter, 1) * (self.iters - self.iter)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """CUDA, then Apple's MPS, then the CPU; or exactly what is asked."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    require(device in ("cpu", "cuda", "mps"), f"device {device!r}: choose auto, cpu, cuda or mps")
+    require(device != "cuda" or torch.cuda.is_available(), "device cuda: no CUDA GPU is available; use auto or cpu")
+    return torch.device(device)
+
+
+def fit(
+    problem: Problem,
+    preset: str | nets.NetSpec = "lesson",
+    *,
+    iters: int | None = None,
+    lr: float | None = None,
+    reg_noise_std: float | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    checkpoints: Iterable[int] = DEFAULT_CHECKPOINTS,
+    ema: float = 0.99,
+    early_stop: bool | EsWmv = False,
+    stop_on_early: bool = False,
+    callback: Callable[[Progress], bool | None] | None = None,
+    every: int = 50,
+    stop=None,
+    progress: bool = False,
+) -> Run:
+    """Fit a fresh network to `problem` and return the run record.
+
+    `lr`, `reg_noise_std` and `iters` default to the paper's settings for the task. `callback(progress)` is
+    called every `every` iterations and may return True to stop; `stop` is anything with `is_set()` (a
+    threading.Event), checked every iteration. Stopping, Ctrl-C and a kernel interrupt all return the run
+    so far. `early_stop` runs ES-WMV and records where it would stop; with `stop_on_early` it stops there.
+    """
+    settings = problem.settings
+    iters = settings.get("iters", 3000) if iters is None else iters
+    lr = settings.get("lr", 0.01) if lr is None else lr
+    reg_noise_std = settings.get("reg_noise_std", 0.0) if reg_noise_std is None else reg_noise_std
+    require(isinstance(iters, (int, np.integer)) and iters > 0, f"iters {iters}: must be a whole number above 0")
+    require(np.isfinite(lr) and 0 < lr <= 1, f"learning rate {lr}: must be in (0, 1]")
+    require(np.isfinite(reg_noise_std) and 0 <= reg_noise_std <= 1, f"input noise {reg_noise_std}: must be in [0, 1]")
+    require(0 <= ema < 1, f"ema {ema}: must be in [0, 1)")
+    require(every > 0, f"every {every}: must be above 0")
+    spec = nets.spec(preset)
+    h, w, c = problem.shape
+    require(
+        h % spec.multiple == 0 and w % spec.multiple == 0 and min(h, w) >= spec.min_side,
+        f"image {w}x{h}: this network needs sides that divide by {spec.multiple} and are at least {spec.min_side}",
+    )
+    dev = pick_device(device)
+
+    torch.manual_seed(seed)
+    net = nets.build(spec, out_channels=c).to(dev)
+    gen = torch.Generator(device=dev.type if dev.type in ("cpu", "cuda") else "cpu").manual_seed(seed)
+    z = (torch.rand((1, spec.input_depth, h, w), generator=gen, device=gen.device) * 0.1).to(dev)
+    operator = problem.operator().to(dev)
+    target = to_tensor(problem.observation, dev)
+    mask = None if problem.mask is None else to_tensor(problem.mask, dev)
+    clean = None if problem.clean is None else to_tensor(problem.clean, dev)
+    y_border = problem.factor if problem.factor > 1 else None
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    detector = (early_stop if isinstance(early_stop, EsWmv) else EsWmv.for_iters(iters)) if early_stop else None
+    marks = sorted({int(k) for k in checkpoints if 0 < int(k) <= iters})
+
+    record = torch.full((iters, 4), float("nan"), device=dev)  # loss, psnr, psnr_ema, psnr_obs: no per-step sync
+    seconds = np.zeros(iters)
+    snapshots: list[Snapshot] = []
+    events: list[str] = []
+    status, early = "finished", None
+    average: torch.Tensor | None = None
+    good = _State(net, optimizer, None, best_obs=-np.inf)
+    bar = _progress_bar(iters) if progress else None
+
+    def snapshot(k: int) -> Snapshot:
+        with torch.no_grad():
+            out = net(z)  # the clean input, never the last perturbed one
+        ref_avg = average if average is not None else out
+        return Snapshot(k, to_image(out), to_image(ref_avg), *_scores(out, ref_avg, clean, y_border))
+
+    start = time.perf_counter()
+    done = failures = 0
+    try:
+        for k in range(1, iters + 1):
+            if stop is not None and stop.is_set():
+                status = "stopped"
+                break
+            optimizer.zero_grad(set_to_none=True)
+            net_input = z
+            if reg_noise_std > 0:
+                net_input = z + reg_noise_std * torch.randn(z.shape, generator=gen, device=gen.device).to(dev)
+            out = net(net_input)
+            pred = operator(out)
+            loss = ((pred - target) ** 2 * mask).mean() if mask is not None else ((pred - target) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                out = out.detach()
+                average = out.clone() if average is None else average.mul_(ema).add_(out, alpha=1 - ema)
+                record[k - 1, 0] = loss.detach()
+                record[k - 1, 3] = masked_psnr(pred.detach(), target, mask)
+                if clean is not None:
+                    record[k - 1, 1] = metrics.psnr_tensor(out, clean, y_border)
+                    record[k - 1, 2] = metrics.psnr_tensor(average, clean, y_border)
+            seconds[k - 1] = time.perf_counter() - start
+            done = k
+
+            if k % CHECK_EVERY == 0 or k == 1:
+                restored = _guard(record, k, good, net, optimizer, average)
+                failures = failures + 1 if restored else 0
+                if restored:
+                    events.append(restored)
+                    average = None if good.average is None else good.average.clone()
+                if failures >= MAX_RESTORES:
+                    status = "diverged"
+                    break
+            if detector is not None and early is None and detector.update(k, out):
+                early = _early_record(detector, clean, y_border)
+                if stop_on_early:
+                    status = "early-stopped"
+                    break
+            if k in marks:
+                snapshots.append(snapshot(k))
+            if bar is not None:
+                bar.update(1)
+            if callback is not None and (k % every == 0 or k == iters):
+                view = Progress(
+                    k, iters, to_image(out), to_image(average), _history(record, seconds, k), seconds[k - 1]
+                )
+                if callback(view):
+                    status = "stopped"
+                    break
+    except KeyboardInterrupt:
+        status = "interrupted"
+    finally:
+        if bar is not None:
+            bar.close()
+    elapsed = time.perf_counter() - start
+
+    if done and (not snapshots or snapshots[-1].iter != done):
+        snapshots.append(snapshot(done))
+    if not snapshots:  # stopped before the first step: the untrained network's output
+        snapshots.append(snapshot(0))
+    if detector is not None and early is None and detector.best_iter is not None and status == "finished":
+        early = {**_early_record(detector, clean, y_border), "triggered": False}
+    config = {
+        "preset": preset if isinstance(preset, str) else "custom",
+        "net": spec.describe(),
+        "params": nets.count_params(net),
+        "lr": lr,
+        "reg_noise_std": reg_noise_std,
+        "iters_requested": iters,
+        "seed": seed,
+        "ema": ema,
+        "device": str(dev),
+        "factor": problem.factor,
+        "degradation": problem.params,
+        "psnr_input": problem.psnr_input,
+    }
+    result = Run(
+        task=problem.task,
+        config=config,
+        history=_history(record, seconds, done),
+        snapshots=snapshots,
+        observation=problem.observation,
+        clean=problem.clean,
+        mask=problem.mask,
+        status=status,
+        early_stop=early,
+        events=events,
+        seconds=elapsed,
+        early_image=None if early is None else to_image(detector.best_image),
+    )
+    result.net, result.z = net, z  # kept for inspection; not saved
+    return result
+
+
+class _State:
+    """A copy of weights, optimiser state and output average at the last good check."""
+
+    def __init__(self, net, optimizer, average, best_obs: float) -> None:
+        self.best_obs = best_obs
+        self.save(net, optimizer, average, best_obs)
+
+    def save(self, net, optimizer, average, obs: float) -> None:
+        self.weights = copy.deepcopy(net.state_dict())
+        self.optim = copy.deepcopy(optimizer.state_dict())
+        self.average = None if average is None else average.clone()
+        self.best_obs = max(self.best_obs, obs)
+
+
+def _guard(record: torch.Tensor, k: int, good: _State, net, optimizer, average) -> str | None:
+    """Restore the last good state if the fit to the observation collapsed (or went NaN); else save this one."""
+    obs = float(record[k - 1, 3])
+    loss = float(record[k - 1, 0])
+    if np.isfinite(obs) and np.isfinite(loss) and obs > good.best_obs - DIVERGENCE_DB:
+        good.save(net, optimizer, average, obs)
+        return None
+    net.load_state_dict(good.weights)
+    optimizer.load_state_dict(good.optim)
+    return f"iteration {k}: PSNR against the observation fell to {obs:.2f} dB; restored weights and optimiser state"
+
+
+def _scores(out, average, clean, y_border) -> tuple[float | None, float | None]:
+    if clean is None:
+        return None, None
+    return (
+        round(float(metrics.psnr_tensor(out, clean, y_border)), 4),
+        round(float(metrics.psnr_tensor(average, clean, y_border)), 4),
+    )
+
+
+def _early_record(detector: EsWmv, clean, y_border) -> dict:
+    psnr = None
+    if clean is not None and detector.best_image is not None:
+        psnr = round(float(metrics.psnr_tensor(detector.best_image, clean, y_border)), 4)
+    return {"iter": detector.best_iter, "psnr": psnr, "triggered": detector.triggered}
+
+
+def _history(record: torch.Tensor, seconds: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    values = record[:n].cpu().numpy().astype(np.float64)
+    columns = dict(zip(("loss", "psnr", "psnr_ema", "psnr_obs"), values.T, strict=True))
+    out = {"iter": np.arange(1, n + 1), **columns, "seconds": seconds[:n].copy()}
+    return {key: out[key] for key in HISTORY_KEYS}
+
+
+def _progress_bar(total: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="it", desc="fitting", leave=False)

@@ -1,0 +1,89 @@
+"""What each lesson runs by default, the test mode that shrinks it for CI, and a timing that predicts it."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+TEST_MODE = os.environ.get("DIP_EDU_TEST_MODE") == "1"
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A lesson's main run: its task, preset, image side and iterations (and the budget used under test)."""
+
+    title: str
+    task: str
+    size: int = 128
+    iters: int = 3000
+    runs: int = 1  # main runs the lesson makes (01 fits four signals, 05 several images)
+    preset: str = "lesson"
+    test_size: int = 64
+    test_iters: int = 60
+
+    @property
+    def budget(self) -> tuple[int, int]:
+        """(side, iterations) to use now: the lesson's own, or the small test budget under DIP_EDU_TEST_MODE."""
+        return (self.test_size, self.test_iters) if TEST_MODE else (self.size, self.iters)
+
+
+LESSONS: dict[str, Lesson] = {
+    "01": Lesson("the prior is in the structure", "reconstruct", iters=1500, runs=4),
+    "02": Lesson("denoising", "denoise", iters=6000),
+    "03": Lesson("inpainting", "inpaint-text", iters=3000),
+    "04": Lesson("super-resolution", "sr", iters=2000),
+    "05": Lesson("early stopping without ground truth", "denoise", iters=3000, runs=3),
+    "06": Lesson("the architecture", "denoise", iters=1500, runs=4),
+    "07": Lesson("your own image", "inpaint-region", iters=3000),
+}
+
+
+def budget(lesson: str) -> tuple[int, int]:
+    """(image side, iterations) for a lesson's main run, shrunk under test mode."""
+    return LESSONS[lesson].budget
+
+
+def seconds_per_iter(preset: str = "lesson", size: int = 128, seconds: float = 20.0, device: str = "auto") -> float:
+    """Measure one preset's seconds per iteration here, spending about `seconds` (after a short warm-up)."""
+    from .degrade import noisy
+    from .fit import fit
+
+    img = np.random.default_rng(0).random((size, size, 3)).astype(np.float32)
+    problem = noisy(img, sigma=25)
+    warm = fit(problem, preset, iters=3, checkpoints=(), device=device)
+    per = max(warm.sec_per_iter(), 1e-4)
+    n = max(5, int(seconds / per))
+    start = time.perf_counter()
+    run = fit(problem, preset, iters=n, checkpoints=(), device=device)
+    return (time.perf_counter() - start) / run.iters
+
+
+def expected_minutes(per_iter_at_128: float) -> dict[str, float]:
+    """Minutes each lesson's main runs should take here, from the seconds per iteration at 128×128."""
+    out = {}
+    for key, lesson in LESSONS.items():
+        side, iters = lesson.budget
+        scale = (side / 128) ** 2  # cost grows with the pixel count
+        out[key] = per_iter_at_128 * scale * iters * lesson.runs / 60
+    return out
+
+
+def environment() -> dict[str, str]:
+    """Versions of what the lessons use, and the device a fit will run on."""
+    import platform
+    from importlib.metadata import version
+
+    import torch
+
+    from .fit import pick_device
+
+    info = {"python": platform.python_version()}
+    for package in ("dip-edu", "torch", "numpy", "scikit-image", "matplotlib", "ipywidgets"):
+        info[package] = version(package)
+    device = pick_device("auto")
+    info["device"] = torch.cuda.get_device_name(0) if device.type == "cuda" else str(device)
+    info["cpu threads"] = str(torch.get_num_threads())
+    return info

@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+import dip_edu as dip
+from dip_edu import nets
+
+
+def test_paper_network_has_the_published_parameter_count():
+    assert nets.count_params(nets.build("paper")) == 2_217_831
+
+
+@pytest.mark.parametrize("preset", sorted(nets.PRESETS))
+def test_presets_map_noise_to_an_image_of_the_same_size(preset):
+    spec = nets.spec(preset)
+    net = nets.build(spec, out_channels=3)
+    side = 2 * spec.min_side
+    with torch.no_grad():
+        out = net(torch.rand(1, spec.input_depth, side, side) * 0.1)
+    assert out.shape == (1, 3, side, side)
+    assert 0 < float(out.min()) and float(out.max()) < 1  # the sigmoid
+
+
+def test_hourglass_has_no_skip_branches_and_fewer_parameters():
+    plain = nets.build(nets.hourglass("paper"))
+    assert not any(isinstance(m, nets.Concat) for m in plain.modules())
+    assert nets.count_params(plain) < 2_217_831
+
+
+def test_options_change_the_network():
+    nearest = nets.build(nets.spec("paper", upsample="nearest"))
+    assert {m.mode for m in nearest.modules() if isinstance(m, torch.nn.Upsample)} == {"nearest"}
+    pooled = nets.build(nets.spec("tiny", downsample="avg"))
+    assert any(isinstance(m, torch.nn.AvgPool2d) for m in pooled.modules())
+    relu = nets.build(nets.spec("tiny", act="relu"))
+    assert not any(isinstance(m, torch.nn.LeakyReLU) for m in relu.modules())
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"upsample": "cubic"}, {"act": "swish"}, {"down": (8, 8), "up": (8,), "skip": (1, 1)}],
+)
+def test_bad_specs_are_refused_with_the_projects_error(overrides):
+    with pytest.raises(dip.DipError):
+        nets.spec("tiny", **overrides)
+
+
+def test_unknown_preset_names_the_choices():
+    with pytest.raises(dip.DipError, match="paper"):
+        nets.spec("huge")
