@@ -12,11 +12,22 @@ from .fit import DEFAULT_CHECKPOINTS, Progress, fit, pick_device
 from .images import builtin_names, load
 from .metrics import psnr, psnr_y, ssim
 from .nets import PRESETS, NetSpec, build, count_params, hourglass, spec
+from .plots import show_curves, show_images, show_learning_curves, show_progression
 from .problem import Problem
 from .run import Run, Snapshot
 from .stopping import EsWmv
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`dip.Panel` imports the widgets only when a notebook asks for them (the CLI never does)."""
+    if name == "Panel":
+        from .widgets import Panel
+
+        return Panel
+    raise AttributeError(f"module 'dip_edu' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_CHECKPOINTS",
@@ -25,6 +36,7 @@ __all__ = [
     "DipNotice",
     "EsWmv",
     "NetSpec",
+    "Panel",
     "Problem",
     "Progress",
     "Run",
@@ -45,6 +57,10 @@ __all__ = [
     "read_mask",
     "reconstruct",
     "region",
+    "show_curves",
+    "show_images",
+    "show_learning_curves",
+    "show_progression",
     "spec",
     "ssim",
     "text_over",

@@ -99,7 +99,7 @@ def region(
 
 def read_mask(source: np.ndarray | str | bytes, shape: tuple[int, int]) -> np.ndarray:
     """A binary mask (True = known) from an array, path or bytes, checked against the image `shape` (H, W)."""
-    arr = images.from_array(source) if isinstance(source, np.ndarray) else images._read(source)
+    arr = images.from_array(source) if isinstance(source, np.ndarray) else images.read(source)
     grey = arr.mean(axis=2)
     require(
         grey.shape == shape,

@@ -52,13 +52,14 @@ def load(source: Source, size: int | None = None, resize: bool = False, multiple
     side by centre-cropping (or, with `resize=True`, by resizing the short side first); the result is then
     cropped to a multiple of `multiple` (2^depth of the network), with a notice when anything was cut.
     """
-    img = _read(source)
+    img = read(source)
     if size is not None:
         img = square(img, size, resize=resize)
     return crop_to_multiple(img, multiple)
 
 
-def _read(source: Source) -> np.ndarray:
+def read(source: Source) -> np.ndarray:
+    """The image as it is (converted to float, no crop): from a path, bytes, builtin:NAME or an array."""
     if isinstance(source, np.ndarray):
         return from_array(source)
     if isinstance(source, str) and source.startswith("builtin:"):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 TEST_MODE = os.environ.get("DIP_EDU_TEST_MODE") == "1"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"  # the masks the project ships beside the lessons
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class Lesson:
     runs: int = 1  # main runs the lesson makes (01 fits four signals, 05 several images)
     preset: str = "lesson"
     test_size: int = 64
-    test_iters: int = 60
+    test_iters: int = 300  # enough for each lesson's assert cell to check a real fact
 
     @property
     def budget(self) -> tuple[int, int]:
@@ -31,10 +33,10 @@ class Lesson:
 
 
 LESSONS: dict[str, Lesson] = {
-    "01": Lesson("the prior is in the structure", "reconstruct", iters=1500, runs=4),
-    "02": Lesson("denoising", "denoise", iters=6000),
-    "03": Lesson("inpainting", "inpaint-text", iters=3000),
-    "04": Lesson("super-resolution", "sr", iters=2000),
+    "01": Lesson("the prior is in the structure", "reconstruct", iters=1500, runs=4, test_iters=150),
+    "02": Lesson("denoising", "denoise", iters=8000),
+    "03": Lesson("inpainting", "inpaint-text", iters=3000, runs=3),
+    "04": Lesson("super-resolution", "sr", iters=2000, test_iters=600),
     "05": Lesson("early stopping without ground truth", "denoise", iters=3000, runs=3),
     "06": Lesson("the architecture", "denoise", iters=1500, runs=4),
     "07": Lesson("your own image", "inpaint-region", iters=3000),
@@ -44,6 +46,15 @@ LESSONS: dict[str, Lesson] = {
 def budget(lesson: str) -> tuple[int, int]:
     """(image side, iterations) for a lesson's main run, shrunk under test mode."""
     return LESSONS[lesson].budget
+
+
+def checkpoints(iters: int) -> tuple[int, ...]:
+    """Snapshot iterations: the paper's 500, 1500, 2500, 8000, or quarters of a short test-mode run."""
+    if TEST_MODE:
+        return tuple(sorted({max(1, iters * q // 4) for q in (1, 2, 3, 4)}))
+    from .fit import DEFAULT_CHECKPOINTS
+
+    return DEFAULT_CHECKPOINTS
 
 
 def seconds_per_iter(preset: str = "lesson", size: int = 128, seconds: float = 20.0, device: str = "auto") -> float:
@@ -87,3 +98,23 @@ def environment() -> dict[str, str]:
     info["device"] = torch.cuda.get_device_name(0) if device.type == "cuda" else str(device)
     info["cpu threads"] = str(torch.get_num_threads())
     return info
+
+
+def announce(lesson: str, preset: str = "lesson") -> float:
+    """Print how long this lesson's main runs should take here (from a two-second timing); return minutes."""
+    side, _ = LESSONS[lesson].budget
+    per_iter = seconds_per_iter(preset, size=side, seconds=0.5 if TEST_MODE else 2.0)
+    minutes = expected_minutes(per_iter * (128 / side) ** 2)[lesson]
+    info = LESSONS[lesson]
+    print(f"{info.runs} run(s) of {info.budget[1]} iterations on {side}×{side}: about {minutes:.1f} min here")
+    return minutes
+
+
+def prior_targets(img, seed: int = 0) -> dict:
+    """The paper's Fig. 2 targets: a natural image, the image plus noise, its pixels shuffled, uniform noise."""
+    rng = np.random.default_rng(seed)
+    h, w, c = img.shape
+    noisy = np.clip(img + rng.normal(0, 25 / 255, img.shape), 0, 1).astype(np.float32)
+    shuffled = img.reshape(-1, c)[rng.permutation(h * w)].reshape(h, w, c)
+    noise = rng.random(img.shape).astype(np.float32)
+    return {"natural image": img, "image + noise": noisy, "shuffled pixels": shuffled, "uniform noise": noise}

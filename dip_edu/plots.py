@@ -1,0 +1,145 @@
+"""Views of a run: the paper-style progression strip, loss and PSNR curves with the peak marked, image grids."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .run import Run
+
+
+def _show(ax, img: np.ndarray, title: str) -> None:
+    ax.imshow(np.clip(img[..., 0] if img.shape[-1] == 1 else img, 0, 1), cmap="gray", vmin=0, vmax=1)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def _db(value: float | None) -> str:
+    return "" if value is None or not np.isfinite(value) else f"\n{value:.2f} dB"
+
+
+def preview_of(run: Run) -> np.ndarray:
+    """The observation at output size (bicubic for super-resolution), as the progression strip shows it."""
+    if run.observation.shape == run.final.out.shape:
+        return run.observation
+    from skimage.transform import resize
+
+    return resize(run.observation, run.final.out.shape, order=3).clip(0, 1)
+
+
+def progression_figure(run: Run, iters: Sequence[int] | None = None, use_average: bool = False) -> Figure:
+    """corrupted · snapshots (500 · 1500 · 2500 · 8000 by default) · original, each titled with its PSNR."""
+    wanted = iters if iters is not None else [s.iter for s in run.snapshots]
+    snaps = [s for s in run.snapshots if s.iter in set(wanted)] or run.snapshots
+    panels = [("corrupted" + _db(run.config.get("psnr_input")), preview_of(run))]
+    for s in snaps:
+        img, value = (s.ema, s.psnr_ema) if use_average else (s.out, s.psnr)
+        panels.append((f"iteration {s.iter}" + _db(value), img))
+    if run.clean is not None:
+        panels.append(("original", run.clean))
+    fig = Figure(figsize=(2.1 * len(panels), 2.6))
+    axes = fig.subplots(1, len(panels))
+    for ax, (title, img) in zip(np.atleast_1d(axes), panels, strict=True):
+        _show(ax, img, title)
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(run: Run | dict, ax_size: tuple[float, float] = (9, 3.2)) -> Figure:
+    """Loss (log scale) and PSNR against the clean image over iterations; the PSNR peak is marked.
+
+    Overfitting reads off this plot: the loss keeps falling while the PSNR rises, peaks and falls.
+    Accepts a Run or a live history dict (as a fit's callback sees it).
+    """
+    history = run.history if isinstance(run, Run) else run
+    fig = Figure(figsize=ax_size)
+    left, right = fig.subplots(1, 2)
+    it = history["iter"]
+    left.semilogy(it, history["loss"], color="tab:gray", lw=1)
+    left.set(xlabel="iteration", ylabel="loss (MSE to the observation)", title="loss keeps falling")
+    if len(it) and np.isfinite(history["psnr"]).any():
+        right.plot(it, history["psnr"], lw=1, alpha=0.6, label="output")
+        right.plot(it, history["psnr_ema"], lw=1.5, label="average of outputs")
+        k = int(np.nanargmax(history["psnr"]))
+        right.plot(it[k], history["psnr"][k], "v", color="tab:red", ms=9, label=f"peak {history['psnr'][k]:.2f} dB")
+        right.annotate(f"iteration {it[k]}", (it[k], history["psnr"][k]), textcoords="offset points", xytext=(5, 8))
+        lo = np.nanpercentile(history["psnr"], 5)
+        right.set_ylim(lo - 1, np.nanmax(history["psnr_ema"].tolist() + history["psnr"].tolist()) + 1)
+        early = run.early_stop if isinstance(run, Run) else None
+        if early and early.get("iter"):
+            right.axvline(early["iter"], color="tab:green", ls="--", lw=1, label=f"ES-WMV stop ({early['iter']})")
+        right.legend(fontsize=8, loc="lower right")
+        right.set(xlabel="iteration", ylabel="PSNR to the clean image (dB)", title="PSNR rises, peaks, falls")
+    else:
+        right.plot(it, history["psnr_obs"], lw=1)
+        right.set(xlabel="iteration", ylabel="PSNR to the observation (dB)", title="no clean image to compare")
+    fig.tight_layout()
+    return fig
+
+
+def grid_figure(images: dict[str, np.ndarray], columns: int = 4, side: float = 2.4) -> Figure:
+    """Images in a grid, each titled by its key."""
+    n = len(images)
+    rows = (n + columns - 1) // columns
+    fig = Figure(figsize=(side * min(n, columns), side * rows + 0.3))
+    axes = np.atleast_1d(fig.subplots(rows, min(n, columns))).ravel()
+    for ax, (title, img) in zip(axes, images.items(), strict=False):
+        _show(ax, img, title)
+    for ax in axes[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves_figure(runs: dict[str, Run]) -> Figure:
+    """MSE to the fitted target against iterations, one line per run (the paper's Fig. 2)."""
+    fig = Figure(figsize=(6, 3.6))
+    ax = fig.subplots()
+    for label, run in runs.items():
+        ax.loglog(run.history["iter"], run.history["loss"], label=label)
+    ax.set(xlabel="iteration", ylabel="MSE to the target", title="how fast the network fits each target")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def png(fig: Figure, dpi: int = 80) -> bytes:
+    """A figure as PNG bytes (for widgets), without touching pyplot's state."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _display(fig: Figure) -> Figure:
+    """Display in a notebook; elsewhere just return the figure (figures here never touch pyplot)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return fig
+    if get_ipython() is not None:
+        display(fig)
+    return fig
+
+
+def show_progression(run: Run, iters: Sequence[int] | None = None, use_average: bool = False) -> Figure:
+    """Show the progression strip (in a notebook) and return the figure."""
+    return _display(progression_figure(run, iters, use_average))
+
+
+def show_curves(run: Run) -> Figure:
+    """Show the loss and PSNR curves with the peak marked."""
+    return _display(curves_figure(run))
+
+
+def show_images(images: dict[str, np.ndarray], columns: int = 4) -> Figure:
+    """Show images side by side with their titles."""
+    return _display(grid_figure(images, columns))
+
+
+def show_learning_curves(runs: dict[str, Run]) -> Figure:
+    """Show several runs' loss curves on one log-log plot."""
+    return _display(learning_curves_figure(runs))

@@ -1,0 +1,100 @@
+"""The panel as a learner drives it, without a browser: controls change the preview, runs fill the views."""
+
+import io
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import dip_edu as dip
+from dip_edu import plots
+
+
+@pytest.fixture
+def panel():
+    return dip.Panel(task="denoise", size=64, preset="tiny", iters=20, checkpoints=(5, 10))
+
+
+def _png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_the_noise_slider_changes_the_preview_and_its_psnr(panel):
+    before, label = panel.preview.value, panel.preview_label.value
+    panel.sigma.value = 60
+    assert panel.preview.value != before and panel.preview_label.value != label
+    assert panel.problem.params["sigma"] == 60
+
+
+def test_only_the_current_tasks_controls_are_shown(panel):
+    panel.task.value = "inpaint-pixels"
+    assert panel.fraction.layout.display is None and panel.sigma.layout.display == "none"
+    assert panel.problem.task == "inpaint-pixels"
+
+
+def test_an_impossible_setting_shows_a_message_and_keeps_the_previous_problem(panel):
+    panel.task.value = "inpaint-region"
+    good = panel.problem
+    panel.box[0].value = 64  # a box starting at the bottom edge: nothing of it inside
+    assert "must lie inside" in panel.message.value and panel.problem is good
+
+
+def test_an_unreadable_upload_keeps_the_image(panel):
+    before = panel.preview.value
+    assert not panel.set_image(b"definitely not a png")
+    assert "not a readable image" in panel.message.value and panel.preview.value == before
+
+
+def test_a_mask_of_the_wrong_size_is_refused_with_a_message(panel):
+    assert not panel.set_mask(_png(np.full((40, 70), 255, np.uint8)))
+    assert "draw the mask at the image's size" in panel.message.value
+
+
+def test_a_mask_at_the_images_own_size_is_used(panel):
+    mask = np.full((512, 512), 255, np.uint8)  # the astronaut's own size: resized along with the image
+    mask[200:300, 200:300] = 0
+    assert panel.set_mask(_png(mask))
+    assert panel.problem.task == "inpaint-region" and 0 < 1 - panel.problem.mask.mean() < 0.2
+
+
+def test_a_blocking_run_fills_the_scrubber_and_the_strip(panel):
+    run = panel.run()
+    assert run.status == "finished" and [s.iter for s in run.snapshots] == [5, 10, 20]
+    assert panel.scrubber.max == 2 and panel.strip.value and panel.live_out.value
+    panel.scrubber.value = 0
+    assert "iteration 5" in panel.snapshot_label.value
+    assert not panel.run_button.disabled and panel.stop_button.disabled
+
+
+def test_stop_ends_a_background_run_with_its_partial_result():
+    panel = dip.Panel(task="denoise", size=64, preset="tiny", iters=100_000)
+    started = threading.Event()
+    original = panel._on_progress
+
+    def watch(progress):
+        started.set()
+        original(progress)
+
+    panel._on_progress = watch
+    panel.start()
+    assert started.wait(60)
+    panel.stop()
+    run = panel.wait(60)
+    assert run is not None and run.status == "stopped" and 0 < run.iters < 100_000
+    assert "stopped" in panel.status.value
+
+
+def test_plots_render_for_runs_with_and_without_ground_truth(astronaut64):
+    run = dip.fit(dip.noisy(astronaut64, 25), "tiny", iters=12, checkpoints=(4, 8), early_stop=dip.EsWmv(3, 2))
+    blind = dip.fit(dip.observed(astronaut64), "tiny", iters=5)
+    for fig in (
+        plots.progression_figure(run),
+        plots.curves_figure(run),
+        plots.curves_figure(blind),
+        plots.learning_curves_figure({"a": run, "b": blind}),
+    ):
+        assert plots.png(fig).startswith(b"\x89PNG")
+    assert len(plots.progression_figure(run).axes) == 1 + 3 + 1  # corrupted, 4, 8, 12, original
