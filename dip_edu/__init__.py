@@ -12,7 +12,7 @@ from .fit import DEFAULT_CHECKPOINTS, Progress, fit, pick_device
 from .images import builtin_names, load
 from .metrics import psnr, psnr_y, ssim
 from .nets import PRESETS, NetSpec, build, count_params, hourglass, spec
-from .plots import show_curves, show_images, show_learning_curves, show_progression
+from .plots import show_comparison, show_curves, show_images, show_learning_curves, show_progression
 from .problem import Problem
 from .run import Run, Snapshot
 from .stopping import EsWmv
@@ -57,6 +57,7 @@ __all__ = [
     "read_mask",
     "reconstruct",
     "region",
+    "show_comparison",
     "show_curves",
     "show_images",
     "show_learning_curves",

@@ -13,9 +13,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import degrade, images, nets
-from .errors import DipError, DipNotice, require
-from .fit import DEFAULT_CHECKPOINTS, fit
+from . import degrade, images, memory, nets
+from .errors import DipError, DipNotice, number, require
+from .fit import DEFAULT_CHECKPOINTS, fit, pick_device
 from .problem import Problem
 from .run import Run, _atomic_write
 
@@ -104,12 +104,18 @@ def _raise_interrupt(signum, frame) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     require(args.iters is None or args.iters > 0, f"--iters {args.iters}: must be above 0")
+    number(args.seed, "--seed", 0, 2**32 - 1, whole=True)
+    if args.size is not None:
+        number(args.size, "--size", 1, None, whole=True)
+    if args.lr is not None:
+        number(args.lr, "--lr", 0, 1, open_lo=True)
     for path in filter(None, (args.json, args.out)):
         parent = Path(path).resolve().parent
         require(parent.is_dir(), f"{path!r}: the folder {str(parent)!r} does not exist")
     net_spec = nets.spec(args.preset)
     problem = make_problem(args, net_spec.multiple)
     checkpoints = parse_checkpoints(args.checkpoints)
+    memory.check(net_spec, problem.shape, pick_device(args.device))  # before anything is printed or written
     signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM keeps the partial run, as Ctrl-C does
     print(f"dip-edu: {problem.describe()}, preset {args.preset}", file=sys.stderr)
     run = fit(

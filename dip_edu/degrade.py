@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import images
-from .errors import require
+from .errors import number, require
 from .problem import Problem, default_settings, lanczos_downsample
 
 DEFAULT_TEXT = "Deep Image Prior restores what the network can draw"
@@ -19,7 +19,7 @@ def reconstruct(img: np.ndarray) -> Problem:
 
 def noisy(img: np.ndarray, sigma: float = 25, seed: int = 0) -> Problem:
     """Additive Gaussian noise of std `sigma` on the 0-255 scale, clipped to the valid range as in the paper."""
-    require(np.isfinite(sigma) and sigma >= 0, f"sigma {sigma}: must be 0 or more (on the 0-255 scale)")
+    sigma = number(sigma, "noise sigma (0-255 scale)", 0, 255)
     rng = np.random.default_rng(seed)
     obs = np.clip(img + rng.normal(0, sigma / 255, img.shape), 0, 1).astype(np.float32)
     return Problem("denoise", obs, clean=img, settings=default_settings("denoise"), params={"sigma": sigma})
@@ -45,10 +45,9 @@ def text_over(
     rows take (0.5: a row of text, a row of image).
     """
     h, w = img.shape[:2]
-    font_size = font_size or max(8, h // 10)
-    require(bool(text.strip()), "text: give some text to draw over the image")
-    require(4 <= font_size <= h, f"font size {font_size}: must be between 4 and the image height ({h})")
-    require(0 < density <= 1, f"density {density}: must be in (0, 1]")
+    font_size = max(8, h // 10) if font_size is None else number(font_size, "font size", 4, h, whole=True)
+    require(isinstance(text, str) and bool(text.strip()), "text: give some text to draw over the image")
+    density = number(density, "text density", 0, 1, open_lo=True)
     font = ImageFont.load_default(size=font_size)  # Pillow's bundled TrueType font: the same on every machine
     ink = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(ink)
@@ -65,7 +64,7 @@ def text_over(
 
 def drop_pixels(img: np.ndarray, fraction: float = 0.5, seed: int = 0) -> Problem:
     """Drop a random `fraction` of the pixels (all channels of a pixel together); the dropped ones are unknown."""
-    require(0 <= fraction < 1, f"drop fraction {fraction}: must be in [0, 1)")
+    fraction = number(fraction, "drop fraction", 0, 1, open_hi=True)
     mask = np.random.default_rng(seed).random(img.shape[:2]) >= fraction
     return _mask_problem("inpaint-pixels", img, mask, fill=0.0, params={"fraction": fraction, "seed": seed})
 
@@ -86,7 +85,9 @@ def region(
     else:
         boxes = boxes or [(3 * h // 8, 3 * w // 8, h // 4, w // 4)]
         known = np.ones((h, w), bool)
-        for top, left, bh, bw in boxes:
+        for box in boxes:
+            require(len(box) == 4, f"region box {box!r}: give (top, left, height, width)")
+            top, left, bh, bw = (number(v, "region box value", 0, None, whole=True) for v in box)
             require(
                 bh > 0 and bw > 0 and 0 <= top < h and 0 <= left < w,
                 f"region box {(top, left, bh, bw)}: must lie inside the {w}x{h} image",
@@ -114,7 +115,10 @@ def read_mask(source: np.ndarray | str | bytes, shape: tuple[int, int]) -> np.nd
 
 def downsample(img: np.ndarray, factor: int = 4) -> Problem:
     """Super-resolution: the observation is the image through the fixed Lanczos downsampler (×2, ×4 or ×8)."""
-    require(factor in (2, 4, 8), f"factor {factor}: super-resolution supports 2, 4 or 8")
+    require(
+        factor in (2, 4, 8) and not isinstance(factor, bool), f"factor {factor}: super-resolution supports 2, 4 or 8"
+    )
+    factor = int(factor)
     h, w = img.shape[:2]
     require(
         h % factor == 0 and w % factor == 0 and min(h, w) // factor >= 8,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 
 class DipError(ValueError):
     """Bad input: the message names the input, what is wrong and what to do."""
@@ -22,3 +24,28 @@ def require(condition: bool, message: str) -> None:
     """Raise DipError with `message` unless `condition` holds."""
     if not condition:
         raise DipError(message)
+
+
+def number(
+    value: object,
+    name: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    whole: bool = False,
+    open_lo: bool = False,
+    open_hi: bool = False,
+) -> float:
+    """Check a numeric setting (finite; a whole number if `whole`; within [lo, hi], ends open where asked) and
+    return it; otherwise raise DipError naming the setting and the range it must lie in."""
+    left, right = "(" if open_lo else "[", ")" if open_hi else "]"
+    span = f"{left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+    kind = "a whole number" if whole else "a number"
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise DipError(f"{name} {value!r}: must be {kind} in {span}") from None
+    ok = bool(np.isfinite(x)) and (not whole or x == int(x))
+    ok = ok and (lo is None or (x > lo if open_lo else x >= lo)) and (hi is None or (x < hi if open_hi else x <= hi))
+    require(ok, f"{name} {value}: must be {kind} in {span}")
+    return int(x) if whole else x + 0.0  # + 0.0 turns -0.0 into 0.0

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import metrics, nets
-from .errors import require
+from . import memory, metrics, nets
+from .errors import number, require
 from .images import to_image, to_tensor
 from .problem import Problem, masked_psnr
 from .run import HISTORY_KEYS, Run, Snapshot
@@ -91,6 +91,7 @@ def fit(
     require(np.isfinite(lr) and 0 < lr <= 1, f"learning rate {lr}: must be in (0, 1]")
     require(np.isfinite(reg_noise_std) and 0 <= reg_noise_std <= 1, f"input noise {reg_noise_std}: must be in [0, 1]")
     require(0 <= ema < 1, f"ema {ema}: must be in [0, 1)")
+    seed = number(seed, "seed", 0, 2**32 - 1, whole=True)
     require(every > 0, f"every {every}: must be above 0")
     spec = nets.spec(preset)
     h, w, c = problem.shape
@@ -99,6 +100,7 @@ def fit(
         f"image {w}x{h}: this network needs sides that divide by {spec.multiple} and are at least {spec.min_side}",
     )
     dev = pick_device(device)
+    memory.check(spec, problem.shape, dev)
 
     torch.manual_seed(seed)
     net = nets.build(spec, out_channels=c).to(dev)
@@ -155,7 +157,7 @@ def fit(
             seconds[k - 1] = time.perf_counter() - start
             done = k
 
-            if k % CHECK_EVERY == 0 or k == 1:
+            if k % CHECK_EVERY == 0 or k == 1 or k in marks:  # a snapshot is never taken from a broken state
                 restored = _guard(record, k, good, net, optimizer, average)
                 failures = failures + 1 if restored else 0
                 if restored:
@@ -182,6 +184,14 @@ def fit(
                     break
     except KeyboardInterrupt:
         status = "interrupted"
+    except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
+        if not _out_of_memory(exc):
+            raise
+        status = "out-of-memory"  # keep what was done; the snapshot below runs without gradients
+        events.append(f"iteration {done + 1}: out of memory on {dev.type}; stopped and kept the run so far")
+        optimizer.zero_grad(set_to_none=True)
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
     finally:
         if bar is not None:
             bar.close()
@@ -223,6 +233,11 @@ def fit(
     )
     result.net, result.z = net, z  # kept for inspection; not saved
     return result
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether an error is the device (CUDA) or the host allocator running out of memory."""
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "can't allocate memory" in str(exc)
 
 
 class _State:

@@ -136,8 +136,9 @@ def from_array(arr: np.ndarray) -> np.ndarray:
     elif np.issubdtype(arr.dtype, np.integer):
         out = arr.astype(np.float32) / max(float(arr.max()), 1.0)
     else:
-        out = arr.astype(np.float32)
-        require(bool(np.isfinite(out).all()), "image array contains NaN or infinity")
+        with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32 become inf, refused below
+            out = arr.astype(np.float32)
+        require(bool(np.isfinite(out).all()), "image array contains NaN or infinity (or values too large)")
         lo, hi = float(out.min()), float(out.max())
         if lo < 0 or hi > 1:
             out = (out - lo) / max(hi - lo, 1e-12)

@@ -94,6 +94,24 @@ def grid_figure(images: dict[str, np.ndarray], columns: int = 4, side: float = 2
     return fig
 
 
+def comparison_figure(problem, run: Run | None = None, names: Sequence[str] | None = None) -> Figure:
+    """corrupted · DIP (average of outputs) · each classical method · original, each with its PSNR."""
+    from . import baselines
+
+    panels = [("corrupted" + _db(problem.psnr_input), problem.preview())]
+    if run is not None:
+        panels.append(("DIP (average)" + _db(problem.score(run.final.ema)), run.final.ema))
+    for r in baselines.compare(problem, list(names) if names else None):
+        panels.append((r.name + _db(r.psnr), r.image))
+    if problem.clean is not None:
+        panels.append(("original", problem.clean))
+    fig = Figure(figsize=(2.1 * len(panels), 2.6))
+    for ax, (title, img) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels, strict=True):
+        _show(ax, img, title)
+    fig.tight_layout()
+    return fig
+
+
 def learning_curves_figure(runs: dict[str, Run]) -> Figure:
     """MSE to the fitted target against iterations, one line per run (the paper's Fig. 2)."""
     fig = Figure(figsize=(6, 3.6))
@@ -133,6 +151,11 @@ def show_progression(run: Run, iters: Sequence[int] | None = None, use_average: 
 def show_curves(run: Run) -> Figure:
     """Show the loss and PSNR curves with the peak marked."""
     return _display(curves_figure(run))
+
+
+def show_comparison(problem, run: Run | None = None, names: Sequence[str] | None = None) -> Figure:
+    """Show DIP beside the classical methods for the same problem (see `comparison_figure`)."""
+    return _display(comparison_figure(problem, run, names))
 
 
 def show_images(images: dict[str, np.ndarray], columns: int = 4) -> Figure:

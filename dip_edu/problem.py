@@ -100,11 +100,16 @@ class Problem:
     @property
     def psnr_input(self) -> float | None:
         """PSNR of the (previewed) observation against the clean image; None without one."""
+        return self.score(self.preview())
+
+    def score(self, img: np.ndarray) -> float | None:
+        """PSNR of a restoration against the clean image by the task's protocol (Y channel, border cropped, for
+        super-resolution); None without a clean image."""
         if self.clean is None:
             return None
         if self.factor > 1:
-            return metrics.psnr_y(self.preview(), self.clean, border=self.factor)
-        return metrics.psnr(self.preview(), self.clean)
+            return metrics.psnr_y(img, self.clean, border=self.factor)
+        return metrics.psnr(img, self.clean)
 
     def describe(self) -> str:
         """One line naming the task and its parameters."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 
 import ipywidgets as W
 import numpy as np
 
-from . import degrade, images, plots
-from .errors import DipError
+from . import baselines, degrade, images, plots
+from .errors import DipError, DipNotice
 from .fit import DEFAULT_CHECKPOINTS, Progress, fit
 from .nets import PRESETS
 from .problem import Problem
@@ -30,6 +31,7 @@ TASKS = {
 }
 MAX_UPLOAD_MB = 15
 REFRESH_SECONDS = 1.0  # live view refresh interval while a fit runs
+CURVES_COST_RATIO = 10  # redraw the live curves only after 10x their drawing time: at most ~10 % of the run
 
 
 def _image(width: int = 160) -> W.Image:
@@ -60,6 +62,7 @@ class Panel(W.VBox):
         preset: str = "lesson",
         tasks: tuple[str, ...] | None = None,
         upload: bool = False,
+        draw: bool = False,
         checkpoints: tuple[int, ...] = DEFAULT_CHECKPOINTS,
         seed: int = 0,
         device: str = "auto",
@@ -74,7 +77,7 @@ class Panel(W.VBox):
         self._source_shape: tuple[int, int] = (0, 0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_refresh = 0.0
+        self._last_refresh = self._last_curves = self._curves_seconds = 0.0
 
         builtin = image.split(":", 1)[1] if image.startswith("builtin:") else "astronaut"
         self.picker = W.Dropdown(options=images.builtin_names(), value=builtin, description="image")
@@ -110,12 +113,19 @@ class Panel(W.VBox):
         self.snapshot_view = _image(200)
         self.snapshot_label = W.HTML()
         self.strip = W.Image(format="png", layout=W.Layout(width="100%"))
+        self.classic = W.ToggleButtons(options=["off"], value="off", description="classical", style=style)
+        self.classic_view = _image(200)
+        self.classic_label = W.HTML()
+
+        self._load_image()
+        self.painter = MaskPainter(self._clean, on_change=self._on_drawn) if draw else None
+        drawn = [self.painter] if self.painter is not None else []
 
         self._controls = {
             "denoise": [self.sigma],
             "inpaint-text": [self.text, self.font_size],
             "inpaint-pixels": [self.fraction],
-            "inpaint-region": [*self.box, self.mask_upload],
+            "inpaint-region": [*self.box, self.mask_upload, *drawn],
             "sr": [self.factor],
             "reconstruct": [],
         }
@@ -124,6 +134,7 @@ class Panel(W.VBox):
         self.upload.observe(self._on_upload, names="value")
         self.mask_upload.observe(self._on_mask_upload, names="value")
         self.scrubber.observe(lambda change: self.show_snapshot(change["new"]), names="value")
+        self.classic.observe(lambda change: self.show_classic(), names="value")
         self.run_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
 
@@ -134,7 +145,8 @@ class Panel(W.VBox):
         live = W.HBox(
             [W.VBox([W.HTML("<b>output</b>"), self.live_out]), W.VBox([W.HTML("<b>average</b>"), self.live_avg])]
         )
-        scrub = W.HBox([W.VBox([self.play, self.scrubber, self.snapshot_label]), self.snapshot_view])
+        classic = W.VBox([self.classic_view, self.classic_label])
+        scrub = W.HBox([W.VBox([self.play, self.scrubber, self.snapshot_label]), self.snapshot_view, classic])
         super().__init__(
             [
                 W.HBox([controls, observed]),
@@ -143,10 +155,10 @@ class Panel(W.VBox):
                 live,
                 self.live_curves,
                 scrub,
+                self.classic,
                 self.strip,
             ]
         )
-        self._load_image()
         self._rebuild()
 
     # ---- the corruption and its preview ----
@@ -202,6 +214,10 @@ class Panel(W.VBox):
         if data is not None:
             self.set_mask(data)
 
+    def _on_drawn(self, mask: np.ndarray) -> None:
+        """A stroke ended in the painter: restore what was painted (nothing painted: back to the box)."""
+        self.set_mask(None if mask.all() else mask.copy())
+
     def _on_change(self, change) -> None:
         if change["owner"] is self.picker:
             self._load_image()
@@ -225,15 +241,19 @@ class Panel(W.VBox):
         return degrade.reconstruct(img)
 
     def _fit_mask(self, mask: np.ndarray) -> np.ndarray:
-        """Bring a mask drawn on the original image to the panel's size, as the image was (same crop, resize)."""
+        """Bring a mask to the panel's size: one drawn on the original image is cropped and resized as the image
+        was; a square one describes the square the panel shows and is resized to it."""
         if mask.shape[:2] == self._clean.shape[:2]:
             return mask
         h, w = self._source_shape
-        if mask.shape[:2] != (h, w):
+        if mask.shape[:2] != (h, w) and mask.shape[0] != mask.shape[1]:
             raise DipError(
-                f"mask {mask.shape[1]}x{mask.shape[0]}: the image is {w}x{h}; draw the mask at the image's size"
+                f"mask {mask.shape[1]}x{mask.shape[0]}: the image is {w}x{h}; draw the mask at the image's size "
+                "or as a square"
             )
-        return images.load(mask, size=self.size, resize=True).round()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DipNotice)  # the image's own crop was already announced
+            return images.load(mask, size=self.size, resize=True).round()
 
     def _rebuild(self) -> bool:
         for name, ws in self._controls.items():
@@ -245,6 +265,12 @@ class Panel(W.VBox):
             self.say(f"{exc} (kept the previous setting)", error=True)
             return False
         self.problem = problem
+        if self.painter is not None and self.painter.image is not self._clean:
+            self.painter.set_image(self._clean)
+        methods = ["off", *baselines.for_task(problem.task)]
+        if list(self.classic.options) != methods:
+            self.classic.options = methods  # resets the value to "off" when the choice is no longer offered
+        self.show_classic()
         self.preview.value = images.png_bytes(problem.preview())
         value = problem.psnr_input
         what = "bicubic from the low-resolution image" if problem.factor > 1 else "corrupted image x̂"
@@ -311,7 +337,7 @@ class Panel(W.VBox):
         if running:
             self.progress.max, self.progress.value = iterations, 0
             self.status.value = "starting…"
-            self._last_refresh = 0.0
+            self._last_refresh = self._last_curves = self._curves_seconds = 0.0
 
     def _on_progress(self, p: Progress) -> None:
         self.progress.value = p.iter
@@ -324,7 +350,10 @@ class Panel(W.VBox):
         self.status.value = f"iteration {p.iter}/{p.iters}{shown} · {p.seconds:.0f} s, about {p.eta:.0f} s left"
         self.live_out.value = images.png_bytes(p.out)
         self.live_avg.value = images.png_bytes(p.ema)
-        self.live_curves.value = plots.png(plots.curves_figure(p.history, ax_size=(8, 2.6)))
+        if now - self._last_curves >= CURVES_COST_RATIO * self._curves_seconds or p.iter == p.iters:
+            self.live_curves.value = plots.png(plots.curves_figure(p.history, ax_size=(8, 2.6)))
+            self._curves_seconds = time.monotonic() - now
+            self._last_curves = now
 
     def show_result(self, run: Run) -> None:
         """Point the scrubber, curves and progression strip at a finished (or stopped) run."""
@@ -341,6 +370,24 @@ class Panel(W.VBox):
         self.show_snapshot(last)
         self.strip.value = plots.png(plots.progression_figure(run), dpi=70)
 
+    def show_classic(self) -> None:
+        """Show the chosen classical method's restoration of the current problem, beside DIP's snapshots."""
+        name = self.classic.value
+        shown = name != "off" and self.problem is not None
+        self.classic_view.layout.display = None if shown else "none"
+        if not shown:
+            self.classic_label.value = ""
+            return
+        try:
+            img = baselines.restore(self.problem, name)
+        except DipError as exc:
+            self.say(str(exc), error=True)
+            return
+        self.classic_view.value = images.png_bytes(img)
+        value = self.problem.score(img)
+        psnr = "" if value is None else f"<br>PSNR {value:.2f} dB"
+        self.classic_label.value = f"<b>{name}</b>{psnr}"
+
     def show_snapshot(self, index: int) -> None:
         """Show snapshot `index` of the current run with its iteration and PSNR."""
         if self.result is None or not self.result.snapshots:
@@ -349,3 +396,90 @@ class Panel(W.VBox):
         self.snapshot_view.value = images.png_bytes(snap.out)
         psnr = "" if snap.psnr is None else f"<br>PSNR {snap.psnr:.2f} dB (average {snap.psnr_ema:.2f} dB)"
         self.snapshot_label.value = f"<b>iteration {snap.iter}</b>{psnr}"
+
+
+class MaskPainter(W.VBox):
+    """Paint the pixels to restore with the mouse, over the image; `mask` is 1 = known, 0 = painted (missing).
+
+    The mask lives in NumPy (the canvas only shows it), so the same strokes can be made from code or tests.
+    """
+
+    def __init__(self, image: np.ndarray, brush: int = 4, scale: int = 3, on_change=None) -> None:
+        from ipycanvas import Canvas
+
+        h, w = image.shape[:2]
+        self.image = image
+        self.mask = np.ones((h, w), np.float32)
+        self.on_change = on_change
+        self._last: tuple[float, float] | None = None
+        self.canvas = Canvas(width=w, height=h, layout=W.Layout(width=f"{w * scale}px", height=f"{h * scale}px"))
+        self.brush = W.IntSlider(value=brush, min=1, max=max(2, w // 8), description="brush")
+        self.clear_button = W.Button(description="Clear mask", icon="eraser")
+        self.clear_button.on_click(lambda _: self.clear())
+        self.canvas.on_mouse_down(self._down)
+        self.canvas.on_mouse_move(self._move)
+        self.canvas.on_mouse_up(self._up)
+        self.canvas.on_mouse_out(self._up)
+        hint = W.HTML("<i>paint over what should be restored (drag with the mouse)</i>")
+        super().__init__([hint, self.canvas, W.HBox([self.brush, self.clear_button])])
+        self.redraw()
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Paint over another image; a mask of another size is cleared."""
+        if image.shape[:2] != self.mask.shape:
+            self.mask = np.ones(image.shape[:2], np.float32)
+            self.canvas.width, self.canvas.height = image.shape[1], image.shape[0]
+        self.image = image
+        self.redraw()
+
+    def clear(self) -> None:
+        """Forget every stroke."""
+        self.mask[:] = 1
+        self.redraw()
+        self._changed()
+
+    def stroke(self, points: list[tuple[float, float]]) -> None:
+        """Paint a stroke through `points` (x, y in image pixels), as a mouse drag would."""
+        self._down(*points[0])
+        for x, y in points[1:]:
+            self._move(x, y)
+        self._up(*points[-1])
+
+    def redraw(self) -> None:
+        """Show the image with the painted pixels tinted red."""
+        shown = np.repeat(self.image, 3, axis=2) if self.image.shape[2] == 1 else self.image.copy()
+        hole = self.mask < 0.5
+        shown[hole] = 0.4 * shown[hole] + 0.6 * np.array([1.0, 0.0, 0.0], np.float32)
+        self.canvas.put_image_data((shown * 255).round().astype(np.uint8), 0, 0)
+
+    def _paint(self, x: float, y: float) -> None:
+        h, w = self.mask.shape
+        r = self.brush.value
+        start = self._last or (x, y)
+        steps = max(1, int(np.hypot(x - start[0], y - start[1]) / max(1, r / 2)))
+        yy, xx = np.ogrid[:h, :w]
+        for t in np.linspace(0, 1, steps + 1):
+            cx, cy = start[0] + t * (x - start[0]), start[1] + t * (y - start[1])
+            self.mask[(xx - cx) ** 2 + (yy - cy) ** 2 <= r * r] = 0
+        self.canvas.fill_style = "rgba(255, 0, 0, 0.6)"
+        self.canvas.fill_circle(x, y, r)
+        self._last = (x, y)
+
+    def _down(self, x: float, y: float) -> None:
+        self._last = None
+        self._paint(x, y)
+
+    def _move(self, x: float, y: float) -> None:
+        if self._last is not None:
+            self._paint(x, y)
+
+    def _up(self, x: float, y: float) -> None:
+        if self._last is None:
+            return
+        self._last = None
+        self.redraw()
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.mask)

@@ -31,6 +31,8 @@ def test_environment_and_pyproject_list_the_same_dependencies():
     pip_deps = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip"))]
+    from_pip = [d for d in env["dependencies"] if isinstance(d, dict) for d in d.get("pip", [])]
+    conda += [d for d in from_pip if not d.startswith("-e")]  # PyPI-only packages, installed by conda's pip
 
     def names(deps):
         return {re.split(r"[<>=!~ ]", d, maxsplit=1)[0].lower().replace("pytorch", "torch") for d in deps}

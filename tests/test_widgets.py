@@ -98,3 +98,40 @@ def test_plots_render_for_runs_with_and_without_ground_truth(astronaut64):
     ):
         assert plots.png(fig).startswith(b"\x89PNG")
     assert len(plots.progression_figure(run).axes) == 1 + 3 + 1  # corrupted, 4, 8, 12, original
+
+
+def test_a_mouse_stroke_on_the_painter_becomes_the_region_to_restore():
+    panel = dip.Panel(task="denoise", draw=True, size=64, preset="tiny", iters=20)
+    panel.painter.brush.value = 3
+    panel.painter.stroke([(10, 10), (40, 10)])  # a horizontal drag along row 10
+    missing = panel.problem.mask[..., 0] == 0
+    assert panel.problem.task == "inpaint-region"
+    assert missing[10, 10:41].all() and not missing[30:, :].any()
+    assert np.array_equal(missing, panel.painter.mask == 0)
+    panel.painter.clear()  # nothing painted: back to the rectangle
+    assert panel.problem.params.get("boxes")
+
+
+def test_the_painter_follows_the_panel_to_a_new_image():
+    panel = dip.Panel(task="inpaint-region", draw=True, size=64, preset="tiny", iters=20)
+    panel.painter.stroke([(20, 20)])
+    panel.set_image("builtin:camera")
+    assert panel.painter.image is panel._clean and panel.problem.observation.shape == (64, 64, 1)
+    assert (panel.problem.mask == 0).any()
+
+
+def test_a_square_mask_of_another_size_is_scaled_to_the_panel(panel):
+    mask = np.full((256, 256), 255, np.uint8)
+    mask[:128, :128] = 0  # the top-left quarter is missing
+    assert panel.set_mask(_png(mask)), panel.message.value
+    missing = panel.problem.mask[..., 0] == 0
+    assert missing[:30, :30].all() and not missing[34:, :].any() and not missing[:, 34:].any()
+
+
+def test_the_classical_toggle_shows_a_baseline_for_the_current_task(panel):
+    assert "non-local means" in panel.classic.options and panel.classic.value == "off"
+    panel.classic.value = "non-local means"
+    assert panel.classic_view.value and "PSNR" in panel.classic_label.value
+    panel.task.value = "sr"  # the denoisers are no longer offered; the toggle resets
+    assert panel.classic.value == "off" and "bicubic" in panel.classic.options
+    assert panel.classic_view.layout.display == "none"
