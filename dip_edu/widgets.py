@@ -362,13 +362,13 @@ class Panel(W.VBox):
         summary = f"{run.status} after {run.iters} iterations in {run.seconds:.0f} s"
         if peak:
             summary += f"; best PSNR {peak[1]:.2f} dB at iteration {peak[0]}"
-        self.status.value = summary
         self.live_curves.value = plots.png(plots.curves_figure(run, ax_size=(8, 2.6)))
         last = len(run.snapshots) - 1
         self.scrubber.max = self.play.max = last
         self.scrubber.value = last
         self.show_snapshot(last)
         self.strip.value = plots.png(plots.progression_figure(run), dpi=70)
+        self.status.value = summary  # last: once it shows, every view holds this run
 
     def show_classic(self) -> None:
         """Show the chosen classical method's restoration of the current problem, beside DIP's snapshots."""

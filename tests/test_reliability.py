@@ -197,7 +197,7 @@ def test_out_of_memory_mid_run_stops_and_keeps_the_partial_run(astronaut64, tmp_
 def test_the_memory_estimate_grows_with_the_pixels():
     small, large = memory.estimate("paper", (128, 128, 3)), memory.estimate("paper", (256, 256, 3))
     assert 2.5 < large / small < 4.2  # activations dominate: close to 4x the pixels, less the fixed state
-    assert memory.estimate("lesson", (256, 256, 3)) < large / 3
+    assert memory.estimate("lesson", (256, 256, 3)) < large / 2  # narrow fine scales: far less to keep
 
 
 def test_a_fit_that_cannot_fit_is_refused_before_it_starts_with_a_size_that_would(astronaut64, monkeypatch):

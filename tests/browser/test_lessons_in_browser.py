@@ -1,0 +1,178 @@
+"""Every lesson opened in JupyterLab, run from its menu, and its widgets used the way a learner uses them."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import ARTIFACTS, ROOT
+
+LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+WIDGET_FAILURES = ("Error displaying widget", "model not found", "Failed to load model class", "Loading widget...")
+
+
+def _sessions(lab: str) -> list[dict]:
+    with urllib.request.urlopen(f"{lab}/api/sessions", timeout=5) as reply:
+        return json.load(reply)
+
+
+def _kernels_idle(lab: str, name: str | None = None) -> bool:
+    """Whether the lesson's kernel (or every kernel) is up and idle, as the server sees it."""
+    sessions = [s for s in _sessions(lab) if name is None or s["path"].endswith(name)]
+    return bool(sessions) and all(s["kernel"]["execution_state"] == "idle" for s in sessions)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_kernels(lab):
+    """Each test starts and ends with no kernel running, so one lesson cannot hold up the next."""
+    yield
+    for session in _sessions(lab):
+        request = urllib.request.Request(f"{lab}/api/sessions/{session['id']}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
+def open_lesson(page, lab: str, name: str) -> None:
+    """Open a lesson in a fresh workspace and wait until its own kernel is up and idle."""
+    page.goto(f"{lab}/lab/tree/{name}?reset")
+    page.wait_for_selector(f"{PANEL} .jp-Notebook .jp-CodeCell")
+    deadline = time.monotonic() + 90
+    while not _kernels_idle(lab, name):
+        assert time.monotonic() < deadline, f"{name}: the kernel did not start"
+        time.sleep(0.5)
+    page.wait_for_selector(f'{PANEL} .jp-Notebook-ExecutionIndicator[data-status="idle"]', state="attached")
+
+
+def run_all(page, lab: str, name: str, timeout: float = 300) -> None:
+    """Run every cell from the Run menu and wait until each code cell has its execution count."""
+    page.locator(f"{PANEL} .jp-Notebook").click(position={"x": 5, "y": 5})  # the notebook has the focus
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click()
+    prompts = page.locator(f"{PANEL} .jp-CodeCell .jp-InputArea-prompt")
+    start = time.monotonic()
+    while True:
+        texts = [t.strip() for t in prompts.all_inner_texts()]
+        if texts and all(re.fullmatch(r"\[\d+\]:", t) for t in texts) and _kernels_idle(lab, name):
+            return
+        waited = time.monotonic() - start
+        if waited > timeout or (waited > 20 and all(t == "[ ]:" for t in texts)):
+            shot(page, f"{name}-not-run")
+            pytest.fail(f"{name}: cells not run after {waited:.0f} s: {texts}")
+        time.sleep(1)
+
+
+def shot(page, name: str) -> Path:
+    path = ARTIFACTS / f"{Path(name).stem}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def no_failures(page, name: str) -> None:
+    """No cell shows an error, and no widget failed to render."""
+    errors = page.locator(f'{PANEL} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    tracebacks = page.locator(f"{PANEL} .jp-OutputArea-output .jp-RenderedText[data-mime-type*='error']")
+    assert tracebacks.count() == 0, f"{name}: {tracebacks.first.inner_text()[:500]}"
+    text = page.locator(f"{PANEL} .jp-Notebook").inner_text()
+    for failure in WIDGET_FAILURES:
+        assert failure not in text, f"{name}: a widget shows {failure!r}"
+    for i in range(errors.count()):  # stderr may hold notices, never a traceback
+        assert "Traceback" not in errors.nth(i).inner_text(), f"{name}: {errors.nth(i).inner_text()[:500]}"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_every_lesson_runs_in_the_browser_without_errors(page, lab, name):
+    open_lesson(page, lab, name)
+    run_all(page, lab, name)
+    no_failures(page, name)
+    if name[:2] != "00":
+        assert page.locator(f"{PANEL} .jp-OutputArea-output .widget-vbox").count() > 0, f"{name}: no panel shown"
+    print(f"{name}: screenshot {shot(page, name)}")
+
+
+def _panel(page):
+    """The lesson's widget panel (the first output holding the Run button)."""
+    return page.locator(f"{PANEL} .jp-OutputArea-output", has=page.locator(".widget-button", has_text="Run")).first
+
+
+def _set_readout(widget, value: str) -> None:
+    """Type a value into a slider's editable readout, as a learner can."""
+    readout = widget.locator(".widget-readout")
+    readout.click()
+    readout.press("Control+A")
+    readout.type(value)
+    readout.press("Enter")
+
+
+def test_the_denoising_panel_responds_to_a_learner(page, lab):
+    name = "02_denoising.ipynb"
+    open_lesson(page, lab, name)
+    run_all(page, lab, name)
+    panel = _panel(page)
+
+    label = panel.get_by_text(re.compile(r"corrupted image x̂: PSNR"))
+    before = label.inner_text()
+    _set_readout(panel.locator(".widget-hslider", has_text="noise σ"), "60")
+    page.wait_for_function("([el, old]) => el.innerText !== old", arg=[label.element_handle(), before], timeout=20_000)
+    assert float(re.search(r"([\d.]+) dB", label.inner_text()).group(1)) < float(
+        re.search(r"([\d.]+) dB", before).group(1)
+    )
+
+    iterations = panel.locator(".widget-text", has_text="iterations").locator("input")
+    iterations.fill("100000")
+    iterations.press("Enter")
+    live = panel.locator("img").nth(1)  # the live output, after the preview
+    status = panel.get_by_text(re.compile(r"^iteration \d+/100000"))
+    panel.locator(".widget-button", has_text=re.compile(r"^\s*Run\s*$")).click()
+    status.wait_for(timeout=60_000)
+    first = live.get_attribute("src")
+    page.wait_for_function(
+        "([el, old]) => el.getAttribute('src') !== old", arg=[live.element_handle(), first], timeout=30_000
+    )  # the live image changes while the fit runs
+    shot(page, "02_denoising-running")
+
+    deadline = time.monotonic() + 60
+    while int(re.search(r"iteration (\d+)/", status.inner_text()).group(1)) <= 80:  # past the first snapshot
+        assert time.monotonic() < deadline, "the run does not advance"
+        time.sleep(0.5)
+    panel.locator(".widget-button", has_text="Stop").click()
+    done = panel.get_by_text(re.compile(r"^stopped after \d+ iterations"))
+    done.wait_for(timeout=60_000)
+    stopped_at = int(re.search(r"after (\d+)", done.inner_text()).group(1))
+    assert 0 < stopped_at < 100000
+
+    snapshot = panel.get_by_text(re.compile(r"^iteration \d+$")).first
+    assert snapshot.inner_text() == f"iteration {stopped_at}"  # the scrubber ends on the partial result
+    track = panel.locator(".widget-hslider", has_text="snapshot").locator(".noUi-base")
+    for _ in range(10):  # the slider may still be taking its new range from the kernel: click until it moves
+        track.scroll_into_view_if_needed()
+        box = track.bounding_box()
+        page.mouse.click(box["x"] + 1, box["y"] + box["height"] / 2)  # the slider's left end, as a learner clicks
+        page.wait_for_timeout(1000)
+        if snapshot.inner_text() != f"iteration {stopped_at}":
+            break
+    assert snapshot.inner_text() == "iteration 75"  # the first checkpoint of the lesson's test budget
+    shot(page, "02_denoising-stopped")
+
+
+def test_the_inpainting_panel_switches_between_the_three_kinds(page, lab):
+    name = "03_inpainting.ipynb"
+    open_lesson(page, lab, name)
+    run_all(page, lab, name)
+    panel = _panel(page)
+    task = panel.locator(".widget-dropdown", has_text="task").locator("select")
+    preview = panel.locator("img").first
+    seen = set()
+    for kind in ("inpainting: text", "inpainting: random pixels", "inpainting: region"):
+        old = preview.get_attribute("src")
+        task.select_option(label=kind)
+        page.wait_for_function(
+            "([el, old]) => el.getAttribute('src') !== old", arg=[preview.element_handle(), old], timeout=20_000
+        )
+        seen.add(preview.get_attribute("src"))
+        shot(page, f"03_inpainting-{kind.split(': ')[1].replace(' ', '-')}")
+    assert len(seen) == 3
