@@ -41,12 +41,16 @@ def _saved_per_pixel(net_spec: nets.NetSpec, channels: int) -> float:
     return sum(seen.values()) / (side * side)
 
 
+@functools.lru_cache(maxsize=32)
+def _params(net_spec: nets.NetSpec, channels: int) -> int:
+    return nets.count_params(nets.build(net_spec, out_channels=channels))
+
+
 def estimate(preset: str | nets.NetSpec, shape: tuple[int, int, int]) -> int:
     """Peak bytes of a fit of `preset` to an image of `shape` (H, W, C), on any device."""
     net_spec = nets.spec(preset)
     h, w, c = shape
-    params = nets.count_params(nets.build(net_spec, out_channels=c))
-    state = 4 * params * 4  # weights, gradients, Adam's two moments (float32)
+    state = 4 * _params(net_spec, c) * 4  # weights, gradients, Adam's two moments (float32)
     images = 4 * h * w * (2 * net_spec.input_depth + 6 * c)  # z and its noise; target, mask, clean, outputs
     activations = _saved_per_pixel(net_spec, c) * h * w  # gradients reuse them as backward frees them
     return int(HEADROOM * (state + images + activations) + FIXED)

@@ -21,6 +21,15 @@ def _db(value: float | None) -> str:
     return "" if value is None or not np.isfinite(value) else f"\n{value:.2f} dB"
 
 
+def _strip(panels: list[tuple[str, np.ndarray]]) -> Figure:
+    """One row of titled images."""
+    fig = Figure(figsize=(2.1 * len(panels), 2.6))
+    for ax, (title, img) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels, strict=True):
+        _show(ax, img, title)
+    fig.tight_layout()
+    return fig
+
+
 def preview_of(run: Run) -> np.ndarray:
     """The observation at output size (bicubic for super-resolution), as the progression strip shows it."""
     if run.observation.shape == run.final.out.shape:
@@ -40,12 +49,7 @@ def progression_figure(run: Run, iters: Sequence[int] | None = None, use_average
         panels.append((f"iteration {s.iter}" + _db(value), img))
     if run.clean is not None:
         panels.append(("original", run.clean))
-    fig = Figure(figsize=(2.1 * len(panels), 2.6))
-    axes = fig.subplots(1, len(panels))
-    for ax, (title, img) in zip(np.atleast_1d(axes), panels, strict=True):
-        _show(ax, img, title)
-    fig.tight_layout()
-    return fig
+    return _strip(panels)
 
 
 def curves_figure(run: Run | dict, ax_size: tuple[float, float] = (9, 3.2)) -> Figure:
@@ -105,11 +109,7 @@ def comparison_figure(problem, run: Run | None = None, names: Sequence[str] | No
         panels.append((r.name + _db(r.psnr), r.image))
     if problem.clean is not None:
         panels.append(("original", problem.clean))
-    fig = Figure(figsize=(2.1 * len(panels), 2.6))
-    for ax, (title, img) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels, strict=True):
-        _show(ax, img, title)
-    fig.tight_layout()
-    return fig
+    return _strip(panels)
 
 
 def learning_curves_figure(runs: dict[str, Run]) -> Figure:

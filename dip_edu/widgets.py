@@ -131,8 +131,8 @@ class Panel(W.VBox):
         }
         for w in (self.picker, self.task, self.sigma, self.text, self.font_size, self.fraction, self.factor, *self.box):
             w.observe(self._on_change, names="value")
-        self.upload.observe(self._on_upload, names="value")
-        self.mask_upload.observe(self._on_mask_upload, names="value")
+        self.upload.observe(lambda _: self._take_upload(self.upload, "upload", self.set_image), names="value")
+        self.mask_upload.observe(lambda _: self._take_upload(self.mask_upload, "mask", self.set_mask), names="value")
         self.scrubber.observe(lambda change: self.show_snapshot(change["new"]), names="value")
         self.classic.observe(lambda change: self.show_classic(), names="value")
         self.run_button.on_click(lambda _: self.start())
@@ -168,14 +168,15 @@ class Panel(W.VBox):
         self._clean = images.load(raw, size=self.size, resize=True)
         self._source_shape = raw.shape[:2]
 
-    def _on_upload(self, change) -> None:
+    def _take_upload(self, upload: W.FileUpload, what: str, use) -> None:
+        """Pass the newest upload's bytes to `use`; a file over the size limit is refused in the panel."""
         try:
-            data = _uploaded(self.upload, "upload")
+            data = _uploaded(upload, what)
         except DipError as exc:
             self.say(str(exc), error=True)
             return
         if data is not None:
-            self.set_image(data)
+            use(data)
 
     def set_image(self, source: images.Source) -> bool:
         """Use another image (a path, bytes or builtin:NAME); on bad input say why and keep the current one."""
@@ -195,7 +196,11 @@ class Panel(W.VBox):
     def set_mask(self, source: images.Source | None) -> bool:
         """Use a mask image (white = known, black = missing) for region inpainting; None goes back to the box."""
         previous = self._mask
-        self._mask = None if source is None else (source if isinstance(source, np.ndarray) else images.read(source))
+        try:
+            self._mask = source if source is None or isinstance(source, np.ndarray) else images.read(source)
+        except DipError as exc:
+            self.say(f"{exc} (kept the previous mask)", error=True)
+            return False
         self.task.value = "inpaint-region"
         if self._rebuild():
             return True
@@ -204,15 +209,6 @@ class Panel(W.VBox):
         self._rebuild()
         self.message.value = refusal  # keep saying why the mask was refused
         return False
-
-    def _on_mask_upload(self, change) -> None:
-        try:
-            data = _uploaded(self.mask_upload, "mask")
-        except DipError as exc:
-            self.say(str(exc), error=True)
-            return
-        if data is not None:
-            self.set_mask(data)
 
     def _on_drawn(self, mask: np.ndarray) -> None:
         """A stroke ended in the painter: restore what was painted (nothing painted: back to the box)."""

@@ -135,3 +135,10 @@ def test_the_classical_toggle_shows_a_baseline_for_the_current_task(panel):
     panel.task.value = "sr"  # the denoisers are no longer offered; the toggle resets
     assert panel.classic.value == "off" and "bicubic" in panel.classic.options
     assert panel.classic_view.layout.display == "none"
+
+
+def test_an_unreadable_mask_upload_shows_a_message_and_keeps_the_previous_mask(panel):
+    panel.task.value = "inpaint-region"
+    good = panel.problem
+    assert not panel.set_mask(b"not an image at all")
+    assert "not a readable image" in panel.message.value and panel.problem is good
