@@ -14,6 +14,8 @@ from .metrics import psnr, psnr_y, ssim
 from .nets import PRESETS, NetSpec, build, count_params, hourglass, spec
 from .plots import show_comparison, show_curves, show_images, show_learning_curves, show_progression
 from .problem import Problem
+from .replay import describe as describe_replay
+from .replay import load as load_replay
 from .run import Run, Snapshot
 from .stopping import EsWmv
 
@@ -44,11 +46,13 @@ __all__ = [
     "build",
     "builtin_names",
     "count_params",
+    "describe_replay",
     "downsample",
     "drop_pixels",
     "fit",
     "hourglass",
     "load",
+    "load_replay",
     "noisy",
     "observed",
     "pick_device",

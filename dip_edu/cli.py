@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--early-stop", action="store_true", help="stop where ES-WMV says (no ground truth needed)")
     run.add_argument("--out", help="folder for the snapshots (PNG) and the run record")
     run.add_argument("--json", help="file for the JSON summary")
+    pre = sub.add_parser("precompute", help="compute the lessons' replays (the only writer of assets/replays)")
+    pre.add_argument("--only", help="comma-separated replay names (default: all)")
+    pre.add_argument("--scale", default="lesson", choices=("lesson", "paper"), help="lesson: 128², CPU; paper: GPU")
+    pre.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    pre.add_argument("--iters", type=int, default=8000)
+    pre.add_argument("--list", action="store_true", help="list the replays and what is present, then stop")
     return parser
 
 
@@ -138,12 +144,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 130 if run.status == "interrupted" else 0
 
 
+def cmd_precompute(args: argparse.Namespace) -> int:
+    from . import replay
+
+    if args.list:
+        present = set(replay.available())
+        for key, recipe in replay.RECIPES.items():
+            mark = replay.describe(replay.read_meta(key)) if key in present else "not computed"
+            print(f"{key:>18}: {recipe.about}; {mark}")
+        return 0
+    number(args.iters, "--iters", 1, None, whole=True)
+    keys = [k for k in (args.only or "").split(",") if k] or None
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    print("| replay | scale | device | seconds | peak PSNR | PSNR at the end | size |")
+    print("|---|---|---|---|---|---|---|")
+    try:
+        replay.precompute(keys, args.scale, iters=args.iters, device=args.device, log=print)
+    except KeyboardInterrupt:
+        print("dip-edu: interrupted; the replays finished so far are written, the one in progress is not")
+        return 130
+    total = replay.total_bytes()
+    print(f"dip-edu: replays take {total / 2**20:.2f} MiB together (limit {replay.LIMIT_BYTES / 2**20:.0f} MiB)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_notice
     warnings.simplefilter("always", DipNotice)
     try:
         args = build_parser().parse_args(argv)
-        return cmd_run(args)
+        return cmd_precompute(args) if args.command == "precompute" else cmd_run(args)
     except DipError as exc:
         print(f"dip-edu: error: {exc}", file=sys.stderr)
         return 2

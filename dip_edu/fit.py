@@ -111,7 +111,7 @@ def fit(
     mask = None if problem.mask is None else to_tensor(problem.mask, dev)
     clean = None if problem.clean is None else to_tensor(problem.clean, dev)
     y_border = problem.factor if problem.factor > 1 else None
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    optimizer = _adam(net, lr, dev)
     detector = (early_stop if isinstance(early_stop, EsWmv) else EsWmv.for_iters(iters)) if early_stop else None
     marks = sorted({int(k) for k in checkpoints if 0 < int(k) <= iters})
 
@@ -233,6 +233,13 @@ def fit(
     )
     result.net, result.z = net, z  # kept for inspection; not saved
     return result
+
+
+def _adam(net: torch.nn.Module, lr: float, dev: torch.device) -> torch.optim.Adam:
+    """Adam with the fused kernel where PyTorch has one (CPU and CUDA): one pass over the weights per step
+    instead of about ten small operations per tensor, the same update (docs/performance.md)."""
+    fused = dev.type in ("cpu", "cuda")
+    return torch.optim.Adam(net.parameters(), lr=lr, fused=fused or None)
 
 
 def _out_of_memory(exc: BaseException) -> bool:

@@ -64,9 +64,12 @@ ACTIVATIONS = {
 PRESETS: dict[str, NetSpec] = {
     # The network of the paper's denoising, inpainting and super-resolution experiments.
     "paper": NetSpec(),
-    # A first lesson choice for a 2-core CPU at 128×128: the same shape of network with narrow fine scales
-    # (where most of the arithmetic is); about 6.5× faster than `paper` per iteration.
-    "lesson": NetSpec(down=(16, 32, 64, 64, 128), up=(16, 32, 64, 64, 128), skip=(4,) * 5, upsample="bilinear"),
+    # The lessons' network for a 2-core CPU at 128×128, chosen by quality per second (benchmarks/presets.py,
+    # docs/performance.md): the same five scales and skips, 16 channels throughout, an 8-channel input;
+    # about 10× faster per iteration than `paper` at 128×128.
+    "lesson": NetSpec(down=(16,) * 5, up=(16,) * 5, skip=(4,) * 5, input_depth=8),
+    # The first lesson network (before the search): narrow fine scales widening to 128 at the coarsest.
+    "lesson-wide": NetSpec(down=(16, 32, 64, 64, 128), up=(16, 32, 64, 64, 128), skip=(4,) * 5),
     # For tests: three scales of 8 channels; seconds, not minutes.
     "tiny": NetSpec(down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3, input_depth=8),
 }
@@ -99,7 +102,30 @@ class Concat(nn.Module):
         return torch.cat([b(x) for b in self.branches], dim=1)
 
 
-def _conv(cin: int, cout: int, k: int, stride: int = 1, downsample: str = "stride") -> nn.Sequential:
+class Pointwise(nn.Conv2d):
+    """A 1×1 convolution that runs as one matrix product (weights × pixels) on large images.
+
+    The same parameters and the same sums as `nn.Conv2d`; on a CPU, from GEMM_PIXELS pixels on, the plain
+    matrix product and its two backward products are faster than the convolution kernels (docs/performance.md).
+    """
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__(cin, cout, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        if n != 1 or h * w < GEMM_PIXELS or x.device.type != "cpu" or not x.is_contiguous():
+            return super().forward(x)
+        out = torch.addmm(self.bias[:, None], self.weight.view(self.out_channels, c), x.view(c, h * w))
+        return out.view(1, self.out_channels, h, w)
+
+
+GEMM_PIXELS = 192 * 192  # measured crossover on a 2-core AVX2 CPU: below it the convolution kernel is as fast
+
+
+def _conv(cin: int, cout: int, k: int, stride: int = 1, downsample: str = "stride") -> nn.Module:
+    if k == 1 and stride == 1:
+        return Pointwise(cin, cout)
     layers: list[nn.Module] = []
     if k > 1:
         layers.append(nn.ReflectionPad2d((k - 1) // 2))
@@ -138,7 +164,7 @@ def build(net: str | NetSpec = "paper", out_channels: int = 3) -> nn.Module:
         level.extend(_conv_bn_act(s.skip[i] + below, s.up[i], 3, s.act))
         level.extend(_conv_bn_act(s.up[i], s.up[i], 1, s.act))
         level, cin = inner, s.down[i]
-    root.append(nn.Conv2d(s.up[0], out_channels, 1))
+    root.append(Pointwise(s.up[0], out_channels))
     root.append(nn.Sigmoid())
     return root
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .fit import DEFAULT_CHECKPOINTS
 from .run import Run
 
 
@@ -41,7 +42,10 @@ def preview_of(run: Run) -> np.ndarray:
 
 def progression_figure(run: Run, iters: Sequence[int] | None = None, use_average: bool = False) -> Figure:
     """corrupted · snapshots (500 · 1500 · 2500 · 8000 by default) · original, each titled with its PSNR."""
-    wanted = iters if iters is not None else [s.iter for s in run.snapshots]
+    if iters is None:  # the paper's checkpoints when the run has them (a replay has one every 250), else all
+        paper = [s.iter for s in run.snapshots if s.iter in DEFAULT_CHECKPOINTS]
+        iters = paper + [run.final.iter] if paper else [s.iter for s in run.snapshots]
+    wanted = iters
     snaps = [s for s in run.snapshots if s.iter in set(wanted)] or run.snapshots
     panels = [("corrupted" + _db(run.config.get("psnr_input")), preview_of(run))]
     for s in snaps:

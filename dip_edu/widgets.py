@@ -14,7 +14,7 @@ import warnings
 import ipywidgets as W
 import numpy as np
 
-from . import baselines, degrade, images, plots
+from . import baselines, degrade, images, plots, replay
 from .errors import DipError, DipNotice
 from .fit import DEFAULT_CHECKPOINTS, Progress, fit
 from .nets import PRESETS
@@ -76,6 +76,7 @@ class Panel(W.VBox):
         self._mask: np.ndarray | None = None
         self._source_shape: tuple[int, int] = (0, 0)
         self._stop = threading.Event()
+        self._replay_problem: Problem | None = None  # what the replay shown was fitted to (Replay mode)
         self._thread: threading.Thread | None = None
         self._last_refresh = self._last_curves = self._curves_seconds = 0.0
 
@@ -98,6 +99,12 @@ class Panel(W.VBox):
         self.factor = W.Dropdown(options=[2, 4, 8], value=4, description="factor ×")
         self.preset = W.Dropdown(options=list(PRESETS), value=preset, description="network")
         self.iters = W.BoundedIntText(value=iters or 3000, min=1, max=100_000, description="iterations")
+        self.mode = W.ToggleButtons(
+            options=["Run", "Replay"],
+            value="Run",
+            description="mode",
+            tooltips=["fit live, here", "scrub a full 8000-iteration run computed ahead"],
+        )
         self.run_button = W.Button(description="Run", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.message = W.HTML()
@@ -135,12 +142,14 @@ class Panel(W.VBox):
         self.mask_upload.observe(lambda _: self._take_upload(self.mask_upload, "mask", self.set_mask), names="value")
         self.scrubber.observe(lambda change: self.show_snapshot(change["new"]), names="value")
         self.classic.observe(lambda change: self.show_classic(), names="value")
+        self.mode.observe(self._on_mode, names="value")
         self.run_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
 
         chooser = [self.picker, self.upload] if upload else [self.picker]
         corruption = W.VBox([self.task, *[w for ws in self._controls.values() for w in ws]])
-        controls = W.VBox([*chooser, corruption, self.preset, self.iters, W.HBox([self.run_button, self.stop_button])])
+        buttons = W.HBox([self.run_button, self.stop_button])
+        controls = W.VBox([*chooser, corruption, self.preset, self.iters, self.mode, buttons])
         observed = W.VBox([self.preview, self.preview_label])
         live = W.HBox(
             [W.VBox([W.HTML("<b>output</b>"), self.live_out]), W.VBox([W.HTML("<b>average</b>"), self.live_avg])]
@@ -218,6 +227,45 @@ class Panel(W.VBox):
         if change["owner"] is self.picker:
             self._load_image()
         self._rebuild()
+        if self.mode.value == "Replay" and change["owner"] is self.task:
+            self.replay()
+
+    def _on_mode(self, change) -> None:
+        if change["new"] == "Replay":
+            self.replay()
+        else:
+            self._replay_problem = None
+            self.run_button.disabled = False
+            self._rebuild()
+            self.status.value = "live: press Run to fit here"
+
+    # ---- replays ----
+
+    def replay(self, key: str | None = None) -> Run | None:
+        """Show a precomputed run (the task's own, or `key`) in every view, at once; returns it."""
+        key = key or replay.for_task(self.task.value)
+        if key is None:
+            self.say(f"no replay of {TASKS[self.task.value]} ships with this copy; make one: dip-edu precompute")
+            return None
+        try:
+            run = replay.load(key)
+        except DipError as exc:
+            self.say(str(exc), error=True)
+            return None
+        if self.mode.value != "Replay":
+            self.mode.value = "Replay"  # re-enters here through _on_mode; the work below is cheap
+        self.run_button.disabled = True
+        self._replay_problem = Problem(
+            run.task, run.observation, run.clean, run.mask, factor=int(run.config.get("factor", 1))
+        )
+        self.preview.value = images.png_bytes(plots.preview_of(run))
+        value = run.config.get("psnr_input")
+        psnr = "" if value is None or not np.isfinite(value) else f": PSNR {value:.2f} dB"
+        self.preview_label.value = f"replay input, {replay.RECIPES[key].about}{psnr}"
+        self.say("")
+        self.show_classic()
+        self.show_result(run, note=replay.describe(run))
+        return run
 
     def build_problem(self) -> Problem:
         """The Problem the controls describe (raises DipError for an impossible setting)."""
@@ -287,6 +335,8 @@ class Panel(W.VBox):
         if self.problem is None:
             self.say("nothing to run: fix the settings above first", error=True)
             return None
+        if self.mode.value == "Replay":
+            self.mode.value = "Run"  # a live run leaves the replay
         iterations = iters or self.iters.value
         self._stop.clear()
         self._set_running(True, iterations)
@@ -351,7 +401,7 @@ class Panel(W.VBox):
             self._curves_seconds = time.monotonic() - now
             self._last_curves = now
 
-    def show_result(self, run: Run) -> None:
+    def show_result(self, run: Run, note: str = "") -> None:
         """Point the scrubber, curves and progression strip at a finished (or stopped) run."""
         self.result = run
         peak = run.peak()
@@ -364,23 +414,24 @@ class Panel(W.VBox):
         self.scrubber.value = last
         self.show_snapshot(last)
         self.strip.value = plots.png(plots.progression_figure(run), dpi=70)
-        self.status.value = summary  # last: once it shows, every view holds this run
+        self.status.value = summary + (f"<br><small>{note}</small>" if note else "")  # last: every view holds it
 
     def show_classic(self) -> None:
         """Show the chosen classical method's restoration of the current problem, beside DIP's snapshots."""
         name = self.classic.value
-        shown = name != "off" and self.problem is not None
+        problem = self._replay_problem or self.problem
+        shown = name != "off" and problem is not None
         self.classic_view.layout.display = None if shown else "none"
         if not shown:
             self.classic_label.value = ""
             return
         try:
-            img = baselines.restore(self.problem, name)
+            img = baselines.restore(problem, name)
         except DipError as exc:
             self.say(str(exc), error=True)
             return
         self.classic_view.value = images.png_bytes(img)
-        value = self.problem.score(img)
+        value = problem.score(img)
         psnr = "" if value is None else f"<br>PSNR {value:.2f} dB"
         self.classic_label.value = f"<b>{name}</b>{psnr}"
 

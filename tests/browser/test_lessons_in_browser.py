@@ -158,6 +158,13 @@ def test_the_denoising_panel_responds_to_a_learner(page, lab):
     assert snapshot.inner_text() == "iteration 75"  # the first checkpoint of the lesson's test budget
     shot(page, "02_denoising-stopped")
 
+    panel.locator(".widget-toggle-button", has_text="Replay").click()  # the precomputed 8000 iterations
+    panel.get_by_text(re.compile(r"^replay 02-denoise: lesson scale")).wait_for(timeout=30_000)
+    panel.get_by_text(re.compile(r"^finished after 8000 iterations")).wait_for(timeout=10_000)
+    assert snapshot.inner_text() == "iteration 8000"  # the scrubber now runs over the replay
+    assert panel.locator(".widget-button", has_text=re.compile(r"^\s*Run\s*$")).is_disabled()
+    shot(page, "02_denoising-replay")
+
 
 def test_the_inpainting_panel_switches_between_the_three_kinds(page, lab):
     name = "03_inpainting.ipynb"

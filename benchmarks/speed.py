@@ -1,0 +1,187 @@
+"""Seconds per iteration and peak memory of the fit loop, for the paper network and the lesson presets.
+
+    python benchmarks/speed.py                          # paper network at 64..512, the presets at 128, CPU/GPU
+    python benchmarks/speed.py --sizes 128,256 --presets lesson --json speed.json
+
+Every number is the whole iteration as `dip.fit` runs it (fresh input noise, forward, loss, backward, Adam,
+the output average, the per-step metrics and divergence checks), after a warm-up, in a fresh process so the
+peak memory is this fit's alone. Beside it, `reference` is the same network stepped the way the public
+reference code steps it: plain convolutions, the per-tensor Adam, and every step the outputs copied to NumPy
+for three scikit-image PSNRs and the weights copied for backtracking. Prints markdown; writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+CHILD = r"""
+import json, resource, sys, time, warnings
+import numpy as np, torch
+import dip_edu as dip
+from dip_edu import nets
+kind, side, device, seconds = sys.argv[1], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+warnings.simplefilter("ignore")
+dev = dip.pick_device(device)
+img = np.random.default_rng(0).random((side, side, 3)).astype(np.float32)
+problem = dip.noisy(img, 25)
+spec = nets.NetSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(sys.argv[2]).items()})
+
+
+def engine(iters):
+    run = dip.fit(problem, spec, iters=iters + 1, checkpoints=(), device=device)
+    seconds = run.history["seconds"]  # the loop's own clock: setup and the final snapshot left out
+    return (seconds[-1] - seconds[0]) / iters
+
+
+def reference(iters):
+    from skimage.metrics import peak_signal_noise_ratio as psnr
+    nets.GEMM_PIXELS = 1 << 62  # plain nn.Conv2d everywhere
+    torch.manual_seed(0)
+    net = nets.build(spec).to(dev)
+    z = (torch.rand(1, spec.input_depth, side, side) * 0.1).to(dev)
+    target = torch.from_numpy(problem.observation.transpose(2, 0, 1).copy())[None].to(dev)
+    noisy, clean = problem.observation.transpose(2, 0, 1), problem.clean.transpose(2, 0, 1)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01, foreach=False)
+    avg = None
+    for i in range(iters + 1):
+        if i == 1:
+            start = time.perf_counter()
+        opt.zero_grad()
+        out = net(z + torch.randn_like(z) / 30)
+        avg = out.detach() if avg is None else avg * 0.99 + out.detach() * 0.01
+        loss = ((out - target) ** 2).mean()
+        loss.backward()
+        o, a = out.detach().cpu().numpy()[0], avg.cpu().numpy()[0]
+        psnr(noisy, o, data_range=1), psnr(clean, o, data_range=1), psnr(clean, a, data_range=1)
+        last = [p.detach().cpu() for p in net.parameters()]  # noqa: F841 (kept for backtracking)
+        opt.step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / iters
+
+
+step = engine if kind == "engine" else reference
+step(2)  # warm-up: kernels chosen, allocator grown
+if dev.type == "cuda":
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+else:
+    with open("/proc/self/status") as f:
+        base = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS"))
+first = step(2)
+per = step(max(3, min(2000, int(seconds / first))))
+if dev.type == "cuda":
+    peak = torch.cuda.max_memory_allocated() - base
+    name = torch.cuda.get_device_name(0)
+else:
+    peak = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base)
+    name = f"cpu, {torch.get_num_threads()} threads"
+print(json.dumps({"per_iter": per, "peak_mib": peak / 2**20, "device": name}))
+"""
+
+
+def network(name: str):
+    """A preset of the package, or a candidate of the preset search (benchmarks/presets.py)."""
+    from dip_edu import nets
+
+    if name in nets.PRESETS:
+        return nets.PRESETS[name]
+    sys.path.insert(0, str(Path(__file__).parent))
+    from presets import CANDIDATES
+
+    if name not in CANDIDATES:
+        raise SystemExit(f"network {name!r}: not a preset ({', '.join(nets.PRESETS)}) nor a search candidate")
+    return CANDIDATES[name]
+
+
+def measure(kind: str, preset: str, side: int, device: str, seconds: float) -> dict:
+    """One timing in a fresh process: seconds per iteration and peak memory (MiB) above the warmed-up state."""
+    spec = json.dumps(network(preset).describe())
+    cmd = [sys.executable, "-c", CHILD, kind, spec, str(side), device, str(seconds)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        lines = out.stderr.strip().splitlines() or ["no output"]
+        return {"kind": kind, "preset": preset, "side": side, "error": lines[-1]}
+    return {"kind": kind, "preset": preset, "side": side, **json.loads(out.stdout.strip().splitlines()[-1])}
+
+
+def exponent(rows: list[dict]) -> float | None:
+    """Slope of log(seconds per iteration) against log(side): 2 means cost grows with the pixel count."""
+    pts = [(r["side"], r["per_iter"]) for r in rows if "per_iter" in r and r["side"] >= 128]
+    if len(pts) < 2:
+        return None
+    x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="64,128,256,512", help="sides for the paper network")
+    parser.add_argument("--presets", default="lesson,tiny", help="presets or search candidates, at --preset-side")
+    parser.add_argument("--preset-side", type=int, default=128)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--seconds", type=float, default=15.0, help="time spent per measurement")
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference-style loop")
+    parser.add_argument("--json", default="speed.json", help="where to write every number")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    started = time.perf_counter()
+
+    paper, reference = [], []
+    print("| network | side | s/iter | peak MiB | reference s/iter | engine / reference | 8000 iterations |")
+    print("|---|---|---|---|---|---|---|")
+    for side in sizes:
+        row = measure("engine", "paper", side, args.device, args.seconds)
+        paper.append(row)
+        ref = None if args.no_reference else measure("reference", "paper", side, args.device, args.seconds)
+        if ref is not None:
+            reference.append(ref)
+        print(_line("paper", row, ref), flush=True)
+    presets = []
+    for name in (p for p in args.presets.split(",") if p):
+        row = measure("engine", name, args.preset_side, args.device, args.seconds)
+        presets.append(row)
+        print(_line(name, row, None), flush=True)
+    slope = exponent(paper)
+    device = next((r["device"] for r in paper + presets if "device" in r), "?")
+    if slope is not None:
+        print(f"\nCost against image side (paper network, sides ≥ 128): s/iter ∝ side^{slope:.2f}")
+    print(f"Device: {device}; {platform.machine()}; {date.today()}; {time.perf_counter() - started:.0f} s in all.")
+    record = {
+        "device": device,
+        "machine": platform.machine(),
+        "date": str(date.today()),
+        "paper": paper,
+        "reference": reference,
+        "presets": presets,
+        "exponent": slope,
+    }
+    with open(args.json, "w") as f:
+        json.dump(record, f, indent=1)
+    print(f"Wrote {args.json}")
+    return 0
+
+
+def _line(name: str, row: dict, ref: dict | None) -> str:
+    if "error" in row:
+        return f"| {name} | {row['side']} | failed: {row['error']} | | | | |"
+    per = row["per_iter"]
+    ref_per = ref.get("per_iter") if ref else None
+    ref_cell = "—" if ref_per is None else f"{ref_per:.3f}"
+    ratio = "—" if ref_per is None else f"{per / ref_per:.2f}×"
+    minutes = per * 8000 / 60
+    return f"| {name} | {row['side']} | {per:.3f} | {row['peak_mib']:.0f} | {ref_cell} | {ratio} | {minutes:.1f} min |"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,353 @@
+"""Replays: full 8000-iteration runs computed once by `dip-edu precompute` and shipped, to scrub instantly.
+
+A replay is a folder `assets/replays/<lesson>-<task>/`: `meta.json` (configuration, who made it, where, how
+long, the PSNR of every snapshot), `history.npz` (every iteration's loss and PSNR) and 8-bit PNGs (the
+observation, the clean image, the mask, and each snapshot's output and average). `load` turns one back into
+a `Run`, so every view of a live run (progression strip, curves, the panel's scrubber) shows it unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import degrade, images, metrics
+from .errors import DipError, require
+from .fit import DEFAULT_CHECKPOINTS, fit, pick_device
+from .lessons import ASSETS, prior_targets
+from .problem import Problem
+from .run import HISTORY_KEYS, Run, Snapshot
+
+ROOT = ASSETS / "replays"
+FORMAT = 1
+ITERS = 8000
+SNAPSHOT_EVERY = 250
+LIMIT_BYTES = 20 * 2**20  # every replay together
+SCALES = {
+    # scale -> (image side, network preset, how the lesson names it)
+    "lesson": (128, "lesson", "lesson scale: the lesson network at 128×128"),
+    "paper": (512, "paper", "paper scale: the paper network at 512×512"),
+}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What one replay fits: the lesson it belongs to, the image, how it is corrupted, the optimiser settings."""
+
+    lesson: str
+    task: str
+    image: str
+    corrupt: Callable[[np.ndarray], Problem]
+    settings: dict = field(default_factory=dict)  # lr, reg_noise_std: the lesson's own choices
+    about: str = ""
+
+
+def _noise_target(img: np.ndarray) -> Problem:
+    return degrade.reconstruct(prior_targets(img)["uniform noise"])
+
+
+RECIPES: dict[str, Recipe] = {
+    "01-reconstruct": Recipe(
+        "01", "reconstruct", "astronaut", degrade.reconstruct, {"reg_noise_std": 0.0}, "fit the image itself"
+    ),
+    "01-noise": Recipe("01", "reconstruct", "astronaut", _noise_target, {"reg_noise_std": 0.0}, "fit uniform noise"),
+    "02-denoise": Recipe("02", "denoise", "astronaut", lambda im: degrade.noisy(im, 25), {}, "Gaussian noise σ=25"),
+    "03-inpaint-text": Recipe("03", "inpaint-text", "astronaut", degrade.text_over, {"lr": 0.01}, "text over it"),
+    "03-inpaint-pixels": Recipe(
+        "03", "inpaint-pixels", "astronaut", lambda im: degrade.drop_pixels(im, 0.5), {"lr": 0.01}, "50 % pixels"
+    ),
+    "03-inpaint-region": Recipe(
+        "03", "inpaint-region", "astronaut", degrade.region, {"lr": 0.01}, "a missing rectangle"
+    ),
+    "04-sr4": Recipe("04", "sr", "astronaut", lambda im: degrade.downsample(im, 4), {}, "super-resolution ×4"),
+}
+
+
+def checkpoints(iters: int) -> list[int]:
+    """Snapshot iterations: every 250, the paper's 500 / 1500 / 2500 / 8000, and the last."""
+    marks = set(range(SNAPSHOT_EVERY, iters + 1, SNAPSHOT_EVERY)) | {k for k in DEFAULT_CHECKPOINTS if k <= iters}
+    return sorted(marks | {iters})
+
+
+def available(root: Path | None = None) -> list[str]:
+    """Keys of the replays present under `root`."""
+    root = Path(root or ROOT)
+    return sorted(p.parent.name for p in root.glob("*/meta.json"))
+
+
+def for_task(task: str, root: Path | None = None) -> str | None:
+    """The first shipped replay of a task (its lesson's own when several lessons share the task)."""
+    root = Path(root or ROOT)
+    return next((key for key in available(root) if RECIPES.get(key, None) and RECIPES[key].task == task), None)
+
+
+def precompute(
+    keys: Iterable[str] | None = None,
+    scale: str = "lesson",
+    *,
+    root: Path | None = None,
+    iters: int = ITERS,
+    size: int | None = None,
+    preset: str | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Fit each replay's recipe and write its folder under `root` (replacing an older one whole).
+
+    `scale` picks the image side and network ("lesson": 128² and the lesson network, for a CPU; "paper": 512²
+    and the paper network, for a GPU); `size`, `preset` and `iters` override it (tests use a tiny one).
+    Returns one summary per replay: device, seconds, peak PSNR and its iteration, PSNR at the end, bytes.
+    """
+    root = Path(root or ROOT)
+    require(scale in SCALES, f"scale {scale!r}: choose {' or '.join(SCALES)}")
+    keys = list(keys) if keys else list(RECIPES)
+    unknown = [k for k in keys if k not in RECIPES]
+    require(not unknown, f"replay {unknown[0]!r}: choose from {', '.join(RECIPES)}" if unknown else "")
+    side, net, _ = SCALES[scale]
+    side, net = size or side, preset or net
+    dev = pick_device(device)
+    summaries = []
+    for key in keys:
+        recipe = RECIPES[key]
+        img = images.load(f"builtin:{recipe.image}", size=side, resize=True)
+        problem = recipe.corrupt(img)
+        start = time.time()
+        run = fit(
+            problem, net, iters=iters, device=device, checkpoints=checkpoints(iters), progress=progress,
+            **recipe.settings,
+        )  # fmt: skip
+        require(run.status == "finished", f"replay {key}: the fit ended {run.status}; nothing written")
+        made = {
+            "scale": scale,
+            "scale_note": _scale_note(scale, side, net, dev.type),
+            "package": _version(),
+            "torch": _torch_version(),
+            "device": _device_name(dev),
+            "machine": platform.machine(),
+            "side": side,
+            "seconds": round(run.seconds, 1),
+            "date": str(date.fromtimestamp(start)),
+            "command": f"dip-edu precompute --scale {scale} --only {key}",
+        }
+        folder = write(run, key, recipe, made, root)
+        summary = summarize(key, folder)
+        summaries.append(summary)
+        log(_line(summary))
+    return summaries
+
+
+def write(run: Run, key: str, recipe: Recipe, made: dict, root: Path | None = None) -> Path:
+    """Write a run as the replay `key`: built in a temporary folder beside it, then moved into place."""
+    root = Path(root or ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}."))
+    try:
+        tmp.chmod(0o755)  # readable by everyone, like the rest of the checkout
+        files = {"observation": _save_png(tmp / "observation.png", run.observation)}
+        if run.clean is not None:
+            files["clean"] = _save_png(tmp / "clean.png", run.clean)
+        if run.mask is not None:
+            files["mask"] = _save_png(tmp / "mask.png", run.mask)
+        snaps = []
+        for s in run.snapshots:
+            out = _save_png(tmp / f"out-{s.iter:05d}.png", s.out)
+            ema = _save_png(tmp / f"avg-{s.iter:05d}.png", s.ema)
+            snaps.append({"iter": s.iter, "psnr": s.psnr, "psnr_ema": s.psnr_ema, "out": out, "avg": ema})
+        history = {k: np.asarray(run.history[k], dtype=np.int32 if k == "iter" else np.float32) for k in HISTORY_KEYS}
+        np.savez_compressed(tmp / "history.npz", **history)
+        peak = run.peak()
+        meta = {
+            "format": FORMAT,
+            "key": key,
+            "lesson": recipe.lesson,
+            "task": run.task,
+            "image": recipe.image,
+            "about": recipe.about,
+            "config": run.config,
+            "made": made,
+            "status": run.status,
+            "iters": run.iters,
+            "files": files,
+            "snapshots": snaps,
+            "peak": None if peak is None else {"iter": peak[0], "psnr": round(peak[1], 4)},
+            "end": {"psnr": run.final.psnr, "psnr_ema": run.final.psnr_ema},
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        final = root / key
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_meta(key: str, root: Path | None = None) -> dict:
+    """A replay's metadata, with a one-line error if it is missing or unreadable."""
+    root = Path(root or ROOT)
+    path = Path(root) / key / "meta.json"
+    require(path.is_file(), f"replay {key!r}: not found under {Path(root).name}/; make it with dip-edu precompute")
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DipError(f"replay {key!r}: metadata unreadable ({exc.__class__.__name__})") from None
+    require(meta.get("format") == FORMAT, f"replay {key!r}: format {meta.get('format')}, expected {FORMAT}")
+    return meta
+
+
+def load(key: str, root: Path | None = None) -> Run:
+    """A replay as a `Run` (no fitting): history, snapshots, observation, clean image and mask."""
+    root = Path(root or ROOT)
+    meta = read_meta(key, root)
+    folder = Path(root) / key
+    try:
+        with np.load(folder / "history.npz", allow_pickle=False) as data:
+            history = {k: data[k].astype(np.int64 if k == "iter" else np.float64) for k in HISTORY_KEYS}
+        files = meta["files"]
+        snaps = [
+            Snapshot(s["iter"], read_png(folder / s["out"]), read_png(folder / s["avg"]), s["psnr"], s["psnr_ema"])
+            for s in meta["snapshots"]
+        ]
+        observation = read_png(folder / files["observation"])
+        clean = read_png(folder / files["clean"]) if "clean" in files else None
+        mask = read_png(folder / files["mask"]) if "mask" in files else None
+    except (OSError, KeyError, ValueError) as exc:
+        raise DipError(f"replay {key!r}: files unreadable ({exc.__class__.__name__}: {exc})") from None
+    config = {**meta["config"], "replay": key, "made": meta["made"]}
+    return Run(
+        task=meta["task"],
+        config=config,
+        history=history,
+        snapshots=snaps,
+        observation=observation,
+        clean=clean,
+        mask=mask,
+        status=meta["status"],
+        seconds=float(meta["made"]["seconds"]),
+    )
+
+
+def describe(run_or_meta: Run | dict) -> str:
+    """Where and how a replay was made, in one line a lesson can show."""
+    if isinstance(run_or_meta, Run):
+        config, made, key = run_or_meta.config, run_or_meta.config["made"], run_or_meta.config["replay"]
+        iters = run_or_meta.iters
+    else:
+        config, made, key, iters = run_or_meta["config"], run_or_meta["made"], run_or_meta["key"], run_or_meta["iters"]
+    return (
+        f"replay {key}: {made['scale_note']}, {iters} iterations in {made['seconds']:.0f} s on {made['device']}, "
+        f"{made['date']}, dip-edu {made['package']} (lr {config['lr']}, input noise {config['reg_noise_std']:.3g})"
+    )
+
+
+def summarize(key: str, folder: Path) -> dict:
+    """The numbers a closing report needs for one replay."""
+    meta = read_meta(key, folder.parent)
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    return {
+        "key": key,
+        "device": meta["made"]["device"],
+        "seconds": meta["made"]["seconds"],
+        "peak": meta["peak"],
+        "end": meta["end"],
+        "bytes": size,
+        "scale": meta["made"]["scale"],
+    }
+
+
+def total_bytes(root: Path | None = None) -> int:
+    """Size on disk of every replay together."""
+    root = Path(root or ROOT)
+    return sum(p.stat().st_size for key in available(root) for p in (Path(root) / key).iterdir())
+
+
+def rms_tolerance(factor: int) -> float:
+    """The most that 8-bit storage of both images can move the RMS error a snapshot's PSNR is made of.
+
+    Each stored value is within half a step (0.5/255) of the true one, so by the triangle inequality the RMS
+    error moves by at most 1/255 on the 0..1 scale; on the Y scale of super-resolution (Y = 16 + 219·luma,
+    luma weights summing to one) by at most 219/255.
+    """
+    return 219.0 / 255 if factor > 1 else 1.0 / 255
+
+
+def rms_of(psnr: float, factor: int) -> float:
+    """The RMS error a PSNR stands for, on the scale the task measures (0..1, or 0..255 for Y)."""
+    peak = 255.0 if factor > 1 else 1.0
+    return peak * 10 ** (-psnr / 20)
+
+
+def rescore(run: Run, snapshot: Snapshot) -> float:
+    """A snapshot's PSNR recomputed from its stored 8-bit image, by the task's protocol."""
+    factor = int(run.config.get("factor", 1))
+    if factor > 1:
+        return metrics.psnr_y(snapshot.out, run.clean, border=factor)
+    return metrics.psnr(snapshot.out, run.clean)
+
+
+def _save_png(path: Path, img: np.ndarray) -> str:
+    arr = images.to_uint8(img)  # rounded to the nearest step: within 0.5/255 of the float value
+    Image.fromarray(arr).save(path, format="PNG", optimize=True)
+    return path.name
+
+
+def read_png(path: Path) -> np.ndarray:
+    """An 8-bit PNG as float32 (H, W, C) in [0, 1], exactly value / 255."""
+    with Image.open(io.BytesIO(Path(path).read_bytes())) as im:
+        arr = np.asarray(im)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    return (arr.astype(np.float32) / 255.0).astype(np.float32)
+
+
+def _scale_note(scale: str, side: int, preset: str, device: str) -> str:
+    where = {"cpu": "the CPU", "cuda": "a GPU", "mps": "an Apple GPU"}.get(device, device)
+    if scale == "paper":
+        return f"paper scale on {where} ({side}×{side}, network '{preset}')"
+    return (
+        f"lesson scale on {where} ({side}×{side}, network '{preset}'), standing in for the paper-scale run "
+        "(512×512, the paper network), which needs a GPU"
+    )
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__
+
+
+def _device_name(dev) -> str:
+    import torch
+
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(0)
+    threads = torch.get_num_threads()
+    return f"{dev.type} ({platform.processor() or platform.machine()}, {threads} thread{'s' * (threads != 1)})"
+
+
+def _line(s: dict) -> str:
+    peak = "—" if s["peak"] is None else f"{s['peak']['psnr']:.2f} dB at {s['peak']['iter']}"
+    end = "—" if s["end"]["psnr"] is None else f"{s['end']['psnr']:.2f} dB"
+    return (
+        f"| {s['key']} | {s['scale']} | {s['device']} | {s['seconds']:.0f} | {peak} | {end} "
+        f"| {s['bytes'] / 2**20:.2f} MiB |"
+    )
