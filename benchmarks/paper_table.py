@@ -1,6 +1,6 @@
 """The paper's protocols on bundled images: Deep Image Prior against the classical methods, as a results table.
 
-    python benchmarks/paper_table.py --scale quick      # CPU, 128x128 crops, the lesson network, cut budgets
+    python benchmarks/paper_table.py --scale quick      # CPU, 128x128 crops, the lesson-wide network, cut budgets
     python benchmarks/paper_table.py --scale paper      # full images, the paper network and budgets (a GPU)
 
 Prints a markdown table per task (PSNR / SSIM per image and method, then the means, with the paper's published
@@ -50,7 +50,7 @@ PUBLISHED = {
 def scale_settings(scale: str) -> dict:
     """Image side, network and iteration budget per scale."""
     if scale == "quick":
-        return {"size": 128, "preset": "lesson", "quick": True}
+        return {"size": 128, "preset": "lesson-wide", "quick": True}
     return {"size": None, "preset": "paper", "quick": False}
 
 

@@ -42,6 +42,9 @@ CANDIDATES: dict[str, NetSpec] = {
     "n8to128-in8": NetSpec(down=(8, 16, 32, 64, 128), up=(8, 16, 32, 64, 128), input_depth=8),
 }
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
+# Candidates that change the optimiser rather than the network: name -> (network, learning rate for every task).
+LEARNING_RATES: dict[str, tuple[str, float]] = {"n16x5-in8-lr0.02": ("n16x5-in8", 0.02)}
+NETWORKS.update({name: NETWORKS[net] for name, (net, _) in LEARNING_RATES.items()})
 
 
 def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
@@ -50,6 +53,8 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DipNotice)
         problem = corrupt(dip.load(f"builtin:{image}", size=128))
+    if name in LEARNING_RATES:
+        settings = {**settings, "lr": LEARNING_RATES[name][1]}
     run = dip.fit(problem, NETWORKS[name], iters=iters, checkpoints=(), device=device, **settings)
     h = run.history
     best = int(np.nanargmax(h["psnr"]))

@@ -47,3 +47,26 @@ def test_bad_specs_are_refused_with_the_projects_error(overrides):
 def test_unknown_preset_names_the_choices():
     with pytest.raises(dip.DipError, match="paper"):
         nets.spec("huge")
+
+
+def test_pointwise_matrix_product_matches_the_convolution(monkeypatch):
+    """The 1×1 layers' matrix-product path computes what nn.Conv2d computes, forward and backward."""
+    torch.manual_seed(0)
+    layer = nets.Pointwise(6, 5)
+    x = torch.rand(1, 6, 20, 20, requires_grad=True)
+    monkeypatch.setattr(nets, "GEMM_PIXELS", 1)  # take the matrix product even on this small image
+    fast = layer(x)
+    fast.square().sum().backward()
+    grads = x.grad.clone(), layer.weight.grad.clone(), layer.bias.grad.clone()
+    x.grad = layer.weight.grad = layer.bias.grad = None
+    plain = torch.nn.functional.conv2d(x, layer.weight, layer.bias)
+    plain.square().sum().backward()
+    assert torch.allclose(fast, plain, atol=1e-6)
+    for got, want in zip(grads, (x.grad, layer.weight.grad, layer.bias.grad), strict=True):
+        assert torch.allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_the_lesson_preset_is_the_narrow_one_and_far_cheaper_than_the_paper():
+    lesson = nets.spec("lesson")
+    assert lesson.down == lesson.up == (16,) * 5 and lesson.input_depth == 8 and lesson.upsample == "nearest"
+    assert nets.count_params(nets.build("lesson")) * 40 < nets.count_params(nets.build("paper"))
