@@ -99,6 +99,48 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
+    """Each candidate against the paper network, crop by crop: the issue's two quality targets.
+
+    Δ best is the candidate's best PSNR minus the paper network's on the same crop and task; the time ratio is
+    the candidate's seconds to its best over the paper network's, from `pace` (seconds per iteration measured
+    alone, by benchmarks/speed.py) when given, else from each run's own clock.
+    """
+    paper = {(r["task"], r["image"]): r for r in rows if r["network"] == "paper"}
+    lines = [
+        "| network | task | Δ best vs paper (mean, worst) dB | time to best / paper's (mean, worst) |",
+        "|---|---|---|---|",
+    ]
+
+    def seconds(r: dict) -> float:
+        per = (pace or {}).get(r["network"], r["s_per_iter"])
+        return r["best_iter"] * per
+
+    for name in NETWORKS:
+        if name == "paper":
+            continue
+        for task in TASKS:
+            mine = [r for r in rows if r["network"] == name and r["task"] == task]
+            pairs = [(r, paper[(task, r["image"])]) for r in mine if (task, r["image"]) in paper]
+            if not pairs:
+                continue
+            gaps = [r["best"] - p["best"] for r, p in pairs]
+            ratios = [seconds(r) / seconds(p) for r, p in pairs]
+            gap, ratio = f"{np.mean(gaps):+.2f}, {min(gaps):+.2f}", f"{np.mean(ratios):.2f}, {max(ratios):.2f}"
+            lines.append(f"| {name} | {task} | {gap} | {ratio} |")
+    return "\n".join(lines)
+
+
+def pace_from(path: str) -> dict[str, float]:
+    """Seconds per iteration at 128×128 by network name, from benchmarks/speed.py's JSON."""
+    data = json.loads(Path(path).read_text())
+    pace = {r["preset"]: r["per_iter"] for r in data.get("presets", []) if "per_iter" in r}
+    for r in data.get("paper", []):
+        if r.get("side") == 128 and "per_iter" in r:
+            pace["paper"] = r["per_iter"]
+    return pace
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", help="comma-separated network names (default: all)")
@@ -108,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", default="presets.json")
+    parser.add_argument("--speed", help="benchmarks/speed.py JSON: seconds per iteration measured alone")
+    parser.add_argument("--table", action="store_true", help="print the tables from --json and stop")
     args = parser.parse_args(argv)
     names = [n for n in (args.only.split(",") if args.only else NETWORKS) if n]
     unknown = [n for n in names if n not in NETWORKS]
@@ -116,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.json)
     rows: list[dict] = json.loads(out.read_text())["rows"] if out.exists() else []
     started = time.perf_counter()
-    for name in names:
+    for name in [] if args.table else names:
         iters = args.paper_iters if name == "paper" else args.iters
         for task in args.tasks.split(","):
             for image in args.images.split(","):
@@ -132,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
     print()
     print(table(rows))
-    print(f"\n{time.perf_counter() - started:.0f} s; wrote {out}")
+    print()
+    print(verdict(rows, pace_from(args.speed) if args.speed else None))
+    if not args.table:
+        print(f"\n{time.perf_counter() - started:.0f} s; wrote {out}")
     return 0
 
 

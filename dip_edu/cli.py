@@ -159,12 +159,16 @@ def cmd_precompute(args: argparse.Namespace) -> int:
     print("| replay | scale | device | seconds | peak PSNR | PSNR at the end | size |")
     print("|---|---|---|---|---|---|---|")
     try:
-        replay.precompute(keys, args.scale, iters=args.iters, device=args.device, log=print)
+        summaries = replay.precompute(keys, args.scale, iters=args.iters, device=args.device, log=print)
     except KeyboardInterrupt:
         print("dip-edu: interrupted; the replays finished so far are written, the one in progress is not")
         return 130
     total = replay.total_bytes()
     print(f"dip-edu: replays take {total / 2**20:.2f} MiB together (limit {replay.LIMIT_BYTES / 2**20:.0f} MiB)")
+    failed = [s["key"] for s in summaries if "failed" in s]
+    if failed:
+        print(f"dip-edu: error: not written: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Adam on the full image; a fixed uniform input z in [0, 0.1) perturbed by fresh Gaussian noise each step;
 an exponential average of the outputs; snapshots taken from the clean z; recovery from divergence that
-restores the weights *and* the optimiser state.
+restores the weights *and* the optimiser state, and halves the learning rate so the same jump does not recur.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ DEFAULT_CHECKPOINTS = (500, 1500, 2500, 8000)
 DIVERGENCE_DB = 5.0  # a drop of the PSNR against the observation larger than this is divergence
 CHECK_EVERY = 10  # iterations between divergence checks (and saved good states)
 MAX_RESTORES = 5  # consecutive restores before the run is declared diverged
+RESTORE_LR_FACTOR = 0.5  # each restore also halves the learning rate for the rest of the run
 
 
 @dataclass
@@ -270,7 +271,13 @@ def _guard(record: torch.Tensor, k: int, good: _State, net, optimizer, average) 
         return None
     net.load_state_dict(good.weights)
     optimizer.load_state_dict(good.optim)
-    return f"iteration {k}: PSNR against the observation fell to {obs:.2f} dB; restored weights and optimiser state"
+    for group in optimizer.param_groups:  # the same step from the same state would jump again: take half
+        group["lr"] *= RESTORE_LR_FACTOR
+    lr = optimizer.param_groups[0]["lr"]
+    return (
+        f"iteration {k}: PSNR against the observation fell to {obs:.2f} dB; restored weights and optimiser state, "
+        f"learning rate now {lr:.3g}"
+    )
 
 
 def _scores(out, average, clean, y_border) -> tuple[float | None, float | None]:

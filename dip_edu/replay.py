@@ -64,8 +64,9 @@ RECIPES: dict[str, Recipe] = {
     "01-noise": Recipe("01", "reconstruct", "astronaut", _noise_target, {"reg_noise_std": 0.0}, "fit uniform noise"),
     "02-denoise": Recipe("02", "denoise", "astronaut", lambda im: degrade.noisy(im, 25), {}, "Gaussian noise σ=25"),
     "03-inpaint-text": Recipe("03", "inpaint-text", "astronaut", degrade.text_over, {"lr": 0.01}, "text over it"),
+    # The paper's LR 0.001 for dropped pixels: at 0.01 this fit diverged after about 4800 iterations.
     "03-inpaint-pixels": Recipe(
-        "03", "inpaint-pixels", "astronaut", lambda im: degrade.drop_pixels(im, 0.5), {"lr": 0.01}, "50 % pixels"
+        "03", "inpaint-pixels", "astronaut", lambda im: degrade.drop_pixels(im, 0.5), {}, "50 % pixels dropped"
     ),
     "03-inpaint-region": Recipe(
         "03", "inpaint-region", "astronaut", degrade.region, {"lr": 0.01}, "a missing rectangle"
@@ -108,7 +109,8 @@ def precompute(
 
     `scale` picks the image side and network ("lesson": 128² and the lesson network, for a CPU; "paper": 512²
     and the paper network, for a GPU); `size`, `preset` and `iters` override it (tests use a tiny one).
-    Returns one summary per replay: device, seconds, peak PSNR and its iteration, PSNR at the end, bytes.
+    Returns one summary per replay: device, seconds, peak PSNR and its iteration, PSNR at the end, bytes; or
+    `failed` with the reason for a fit that did not finish (nothing is written for it, the others go on).
     """
     root = Path(root or ROOT)
     require(scale in SCALES, f"scale {scale!r}: choose {' or '.join(SCALES)}")
@@ -128,7 +130,12 @@ def precompute(
             problem, net, iters=iters, device=device, checkpoints=checkpoints(iters), progress=progress,
             **recipe.settings,
         )  # fmt: skip
-        require(run.status == "finished", f"replay {key}: the fit ended {run.status}; nothing written")
+        if run.status != "finished":  # the others still run; the caller learns from the summary
+            failure = {"key": key, "failed": f"the fit ended {run.status} after {run.iters} iterations"}
+            summaries.append(failure)
+            log(f"| {key} | {scale} | {_device_name(dev)} | {run.seconds:.0f} | failed: {failure['failed']}; "
+                "nothing written | | |")  # fmt: skip
+            continue
         made = {
             "scale": scale,
             "scale_note": _scale_note(scale, side, net, dev.type),

@@ -94,6 +94,7 @@ def test_divergence_restores_weights_and_optimiser_state(astronaut64):
     finally:
         dip.nets.build = original_build
     assert any("restored weights and optimiser state" in e for e in run.events)
+    assert "learning rate now 0.005" in run.events[0]  # halved from the paper's 0.01, so the jump does not recur
     obs = run.history["psnr_obs"]
     assert obs[-1] > obs[39] - 5  # recovered to where it was before the sabotage
 

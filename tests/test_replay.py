@@ -147,3 +147,22 @@ def test_panel_replay_mode_shows_the_replay_then_run_mode_goes_live(made, monkey
     assert not panel.run_button.disabled
     run = panel.run()
     assert run is not None and "replay" not in run.config and panel.result is run
+
+
+def test_a_fit_that_does_not_finish_writes_nothing_and_the_others_go_on(tmp_path, monkeypatch):
+    real_fit = replay.fit
+
+    def diverging(problem, *args, **kwargs):
+        run = real_fit(problem, *args, **kwargs)
+        if problem.task == "denoise":
+            run.status = "diverged"
+        return run
+
+    monkeypatch.setattr(replay, "fit", diverging)
+    lines: list[str] = []
+    summaries = replay.precompute(
+        ["02-denoise", "04-sr4"], root=tmp_path, iters=5, size=64, preset="tiny", device="cpu", progress=False,
+        log=lines.append,
+    )  # fmt: skip
+    assert "failed" in summaries[0] and "diverged" in lines[0]
+    assert replay.available(tmp_path) == ["04-sr4"]
