@@ -104,6 +104,9 @@ def test_a_signal_leaves_a_complete_partial_record(tmp_path, sig):
         [sys.executable, "-m", "dip_edu.cli", *argv, "--out", str(out), "--json", str(tmp_path / "p.json")],
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a job started in the background (`cmd &`) inherits SIGINT ignored, and Python
+        # then installs no KeyboardInterrupt handler; the child gets the default back before it starts.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     buffer = ""
