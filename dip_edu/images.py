@@ -200,9 +200,9 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
     return out[..., 0] if out.shape[-1] == 1 else out
 
 
-def save_png(img: np.ndarray, path: str | Path) -> None:
-    """Write an image as an 8-bit PNG."""
-    Image.fromarray(to_uint8(img)).save(path)
+def save_png(img: np.ndarray, path: str | Path, optimize: bool = False) -> None:
+    """Write an image as an 8-bit PNG (`optimize`: smaller file, same pixels, slower to write)."""
+    Image.fromarray(to_uint8(img)).save(path, optimize=optimize)
 
 
 def png_bytes(img: np.ndarray) -> bytes:

@@ -45,8 +45,7 @@ def progression_figure(run: Run, iters: Sequence[int] | None = None, use_average
     if iters is None:  # the paper's checkpoints when the run has them (a replay has one every 250), else all
         paper = [s.iter for s in run.snapshots if s.iter in DEFAULT_CHECKPOINTS]
         iters = paper + [run.final.iter] if paper else [s.iter for s in run.snapshots]
-    wanted = iters
-    snaps = [s for s in run.snapshots if s.iter in set(wanted)] or run.snapshots
+    snaps = [s for s in run.snapshots if s.iter in set(iters)] or run.snapshots
     panels = [("corrupted" + _db(run.config.get("psnr_input")), preview_of(run))]
     for s in snaps:
         img, value = (s.ema, s.psnr_ema) if use_average else (s.out, s.psnr)

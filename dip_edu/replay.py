@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import degrade, images, metrics
+from . import degrade, images
 from .errors import DipError, require
 from .fit import DEFAULT_CHECKPOINTS, fit, pick_device
-from .lessons import ASSETS, prior_targets
+from .lessons import ASSETS, environment, prior_targets
 from .problem import Problem
 from .run import HISTORY_KEYS, Run, Snapshot
 
@@ -34,11 +34,7 @@ FORMAT = 1
 ITERS = 8000
 SNAPSHOT_EVERY = 250
 LIMIT_BYTES = 20 * 2**20  # every replay together
-SCALES = {
-    # scale -> (image side, network preset, how the lesson names it)
-    "lesson": (128, "lesson", "lesson scale: the lesson network at 128×128"),
-    "paper": (512, "paper", "paper scale: the paper network at 512×512"),
-}
+SCALES = {"lesson": (128, "lesson"), "paper": (512, "paper")}  # scale -> (image side, network preset)
 
 
 @dataclass(frozen=True)
@@ -90,7 +86,7 @@ def available(root: Path | None = None) -> list[str]:
 def for_task(task: str, root: Path | None = None) -> str | None:
     """The first shipped replay of a task (its lesson's own when several lessons share the task)."""
     root = Path(root or ROOT)
-    return next((key for key in available(root) if RECIPES.get(key, None) and RECIPES[key].task == task), None)
+    return next((key for key in available(root) if key in RECIPES and RECIPES[key].task == task), None)
 
 
 def precompute(
@@ -117,9 +113,10 @@ def precompute(
     keys = list(keys) if keys else list(RECIPES)
     unknown = [k for k in keys if k not in RECIPES]
     require(not unknown, f"replay {unknown[0]!r}: choose from {', '.join(RECIPES)}" if unknown else "")
-    side, net, _ = SCALES[scale]
+    side, net = SCALES[scale]
     side, net = size or side, preset or net
     dev = pick_device(device)
+    versions = environment()
     summaries = []
     for key in keys:
         recipe = RECIPES[key]
@@ -139,8 +136,8 @@ def precompute(
         made = {
             "scale": scale,
             "scale_note": _scale_note(scale, side, net, dev.type),
-            "package": _version(),
-            "torch": _torch_version(),
+            "package": versions["dip-edu"],
+            "torch": versions["torch"],
             "device": _device_name(dev),
             "machine": platform.machine(),
             "side": side,
@@ -205,8 +202,8 @@ def write(run: Run, key: str, recipe: Recipe, made: dict, root: Path | None = No
 def read_meta(key: str, root: Path | None = None) -> dict:
     """A replay's metadata, with a one-line error if it is missing or unreadable."""
     root = Path(root or ROOT)
-    path = Path(root) / key / "meta.json"
-    require(path.is_file(), f"replay {key!r}: not found under {Path(root).name}/; make it with dip-edu precompute")
+    path = root / key / "meta.json"
+    require(path.is_file(), f"replay {key!r}: not found under {root.name}/; make it with dip-edu precompute")
     try:
         meta = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -219,7 +216,7 @@ def load(key: str, root: Path | None = None) -> Run:
     """A replay as a `Run` (no fitting): history, snapshots, observation, clean image and mask."""
     root = Path(root or ROOT)
     meta = read_meta(key, root)
-    folder = Path(root) / key
+    folder = root / key
     try:
         with np.load(folder / "history.npz", allow_pickle=False) as data:
             history = {k: data[k].astype(np.int64 if k == "iter" else np.float64) for k in HISTORY_KEYS}
@@ -278,7 +275,7 @@ def summarize(key: str, folder: Path) -> dict:
 def total_bytes(root: Path | None = None) -> int:
     """Size on disk of every replay together."""
     root = Path(root or ROOT)
-    return sum(p.stat().st_size for key in available(root) for p in (Path(root) / key).iterdir())
+    return sum(p.stat().st_size for key in available(root) for p in (root / key).iterdir())
 
 
 def rms_tolerance(factor: int) -> float:
@@ -297,17 +294,18 @@ def rms_of(psnr: float, factor: int) -> float:
     return peak * 10 ** (-psnr / 20)
 
 
+def problem_of(run: Run) -> Problem:
+    """The problem a replay was fitted to, rebuilt from what it stores (for scores and classical methods)."""
+    return Problem(run.task, run.observation, run.clean, run.mask, factor=int(run.config.get("factor", 1)))
+
+
 def rescore(run: Run, snapshot: Snapshot) -> float:
     """A snapshot's PSNR recomputed from its stored 8-bit image, by the task's protocol."""
-    factor = int(run.config.get("factor", 1))
-    if factor > 1:
-        return metrics.psnr_y(snapshot.out, run.clean, border=factor)
-    return metrics.psnr(snapshot.out, run.clean)
+    return problem_of(run).score(snapshot.out)
 
 
 def _save_png(path: Path, img: np.ndarray) -> str:
-    arr = images.to_uint8(img)  # rounded to the nearest step: within 0.5/255 of the float value
-    Image.fromarray(arr).save(path, format="PNG", optimize=True)
+    images.save_png(img, path, optimize=True)  # rounded to the nearest step: within 0.5/255 of the float value
     return path.name
 
 
@@ -328,18 +326,6 @@ def _scale_note(scale: str, side: int, preset: str, device: str) -> str:
         f"lesson scale on {where} ({side}×{side}, network '{preset}'), standing in for the paper-scale run "
         "(512×512, the paper network), which needs a GPU"
     )
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
-
-
-def _torch_version() -> str:
-    import torch
-
-    return torch.__version__
 
 
 def _device_name(dev) -> str:

@@ -77,6 +77,7 @@ class Panel(W.VBox):
         self._source_shape: tuple[int, int] = (0, 0)
         self._stop = threading.Event()
         self._replay_problem: Problem | None = None  # what the replay shown was fitted to (Replay mode)
+        self._switching = False  # the mode is being set from code: its observer leaves the work to the caller
         self._thread: threading.Thread | None = None
         self._last_refresh = self._last_curves = self._curves_seconds = 0.0
 
@@ -231,6 +232,8 @@ class Panel(W.VBox):
             self.replay()
 
     def _on_mode(self, change) -> None:
+        if self._switching:
+            return
         if change["new"] == "Replay":
             self.replay()
         else:
@@ -252,12 +255,13 @@ class Panel(W.VBox):
         except DipError as exc:
             self.say(str(exc), error=True)
             return None
-        if self.mode.value != "Replay":
-            self.mode.value = "Replay"  # re-enters here through _on_mode; the work below is cheap
+        self._switching = True  # show this replay once, not again through the mode's observer
+        try:
+            self.mode.value = "Replay"
+        finally:
+            self._switching = False
         self.run_button.disabled = True
-        self._replay_problem = Problem(
-            run.task, run.observation, run.clean, run.mask, factor=int(run.config.get("factor", 1))
-        )
+        self._replay_problem = replay.problem_of(run)
         self.preview.value = images.png_bytes(plots.preview_of(run))
         value = run.config.get("psnr_input")
         psnr = "" if value is None or not np.isfinite(value) else f": PSNR {value:.2f} dB"
