@@ -5,9 +5,9 @@
 
 Each network is fitted to denoising (σ=25), text inpainting and 50 % random-pixel inpainting on 128×128
 centre crops of bundled images. Per network and task it records the best PSNR against the clean image, the
-iteration and the seconds to it, and the PSNR at the end; prints markdown, writes JSON after every run (an
-interrupted search keeps what it measured). Seconds come from each run's own clock, so run nothing else
-beside it.
+iteration and the seconds to it, the PSNR at the end and the PSNR curve; prints markdown, writes JSON after
+every run (an interrupted search keeps what it measured; a run measured with fewer iterations is redone).
+Seconds come from each run's own clock, so run nothing else beside it, or pass --speed.
 """
 
 from __future__ import annotations
@@ -43,8 +43,12 @@ CANDIDATES: dict[str, NetSpec] = {
 }
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
 # Candidates that change the optimiser rather than the network: name -> (network, learning rate for every task).
-LEARNING_RATES: dict[str, tuple[str, float]] = {"n16x5-in8-lr0.02": ("n16x5-in8", 0.02)}
+LEARNING_RATES: dict[str, tuple[str, float]] = {"n16x5-in8-nearest-lr0.02": ("n16x5-in8-nearest", 0.02)}
 NETWORKS.update({name: NETWORKS[net] for name, (net, _) in LEARNING_RATES.items()})
+
+
+CURVE_STEP = 10  # iterations between the stored PSNRs of a run's curve
+MARGIN_DB = 0.5  # the issue's quality margin: "within 0.5 dB of the paper network's best"
 
 
 def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
@@ -73,6 +77,8 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
         "best_ema_iter": int(h["iter"][best_ema]),
         "end": float(h["psnr"][-1]),
         "end_ema": float(h["psnr_ema"][-1]),
+        # Every CURVE_STEP-th PSNR, so the verdict can ask when a network first reached a given quality.
+        "curve": [round(float(v), 3) for v in h["psnr"][::CURVE_STEP]],
     }
 
 
@@ -99,22 +105,33 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def reached(row: dict, level: float) -> int | None:
+    """The first iteration at which a run's stored curve reached `level` dB; None when it never did."""
+    for i, value in enumerate(row.get("curve", ())):
+        if value >= level:
+            return 1 + i * CURVE_STEP
+    return None
+
+
 def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
     """Each candidate against the paper network, crop by crop: the issue's two quality targets.
 
-    Δ best is the candidate's best PSNR minus the paper network's on the same crop and task; the time ratio is
-    the candidate's seconds to its best over the paper network's, from `pace` (seconds per iteration measured
-    alone, by benchmarks/speed.py) when given, else from each run's own clock.
+    Δ best is the candidate's best PSNR minus the paper network's on the same crop and task. Two time ratios,
+    both over the paper network's seconds to its best: the candidate's seconds to its own best, and its
+    seconds to first come within MARGIN_DB of the paper network's best ("—" where a run kept no curve).
+    Seconds are iterations times `pace` (seconds per iteration measured alone, by benchmarks/speed.py) when
+    given, else each run's own clock.
     """
     paper = {(r["task"], r["image"]): r for r in rows if r["network"] == "paper"}
     lines = [
-        "| network | task | Δ best vs paper (mean, worst) dB | time to best / paper's (mean, worst) |",
-        "|---|---|---|---|",
+        "| network | task | Δ best vs paper (mean, worst) dB | time to best / paper's (mean, worst) "
+        f"| time to paper's best − {MARGIN_DB} dB / paper's (mean, worst) |",
+        "|---|---|---|---|---|",
     ]
 
-    def seconds(r: dict) -> float:
+    def seconds(r: dict, iters: int | None = None) -> float:
         per = (pace or {}).get(r["network"], r["s_per_iter"])
-        return r["best_iter"] * per
+        return (r["best_iter"] if iters is None else iters) * per
 
     for name in NETWORKS:
         if name == "paper":
@@ -127,7 +144,16 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
             gaps = [r["best"] - p["best"] for r, p in pairs]
             ratios = [seconds(r) / seconds(p) for r, p in pairs]
             gap, ratio = f"{np.mean(gaps):+.2f}, {min(gaps):+.2f}", f"{np.mean(ratios):.2f}, {max(ratios):.2f}"
-            lines.append(f"| {name} | {task} | {gap} | {ratio} |")
+            if all("curve" in r for r, _ in pairs):
+                hits = [reached(r, p["best"] - MARGIN_DB) for r, p in pairs]
+                if None in hits:
+                    near = f"not reached on {hits.count(None)} of {len(hits)}"
+                else:
+                    near_ratios = [seconds(r, hit) / seconds(p) for (r, p), hit in zip(pairs, hits, strict=True)]
+                    near = f"{np.mean(near_ratios):.2f}, {max(near_ratios):.2f}"
+            else:
+                near = "—"
+            lines.append(f"| {name} | {task} | {gap} | {ratio} | {near} |")
     return "\n".join(lines)
 
 
@@ -164,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         iters = args.paper_iters if name == "paper" else args.iters
         for task in args.tasks.split(","):
             for image in args.images.split(","):
-                if any(r["network"] == name and r["task"] == task and r["image"] == image for r in rows):
-                    continue  # measured already (a resumed search)
+                same = [r for r in rows if (r["network"], r["task"], r["image"]) == (name, task, image)]
+                if same and same[0]["iters"] >= iters:
+                    continue  # measured already with at least this budget (a resumed search)
                 row = fit_one(name, task, image, iters, args.device)
-                rows.append(row)
+                rows = [r for r in rows if r not in same] + [row]
                 out.write_text(json.dumps({"rows": rows}, indent=1))
                 print(
                     f"{name} | {task} | {image}: best {row['best']:.2f} at {row['best_iter']}, "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import memory, metrics, nets
+from . import cpu, memory, metrics, nets
 from .errors import number, require
 from .images import to_image, to_tensor
 from .problem import Problem, masked_psnr
@@ -102,6 +102,8 @@ def fit(
     )
     dev = pick_device(device)
     memory.check(spec, problem.shape, dev)
+    if dev.type == "cpu":
+        cpu.limit_threads()
 
     torch.manual_seed(seed)
     net = nets.build(spec, out_channels=c).to(dev)
