@@ -77,7 +77,7 @@ class Panel(W.VBox):
         self._source_shape: tuple[int, int] = (0, 0)
         self._stop = threading.Event()
         self._replay_problem: Problem | None = None  # what the replay shown was fitted to (Replay mode)
-        self._switching = False  # the mode is being set from code: its observer leaves the work to the caller
+        self._switching = False  # the mode or picker is being set from code: its observer leaves the work to it
         self._thread: threading.Thread | None = None
         self._last_refresh = self._last_curves = self._curves_seconds = 0.0
 
@@ -197,11 +197,21 @@ class Panel(W.VBox):
             self.say(f"{exc} (kept the previous image)", error=True)
             return False
         if self._rebuild():
+            self._show_source(source)
             return True
         self._clean, self._source_shape = (
             previous  # the new image does not suit the current settings (a mask of another size)
         )
         return False
+
+    def _show_source(self, source: images.Source) -> None:
+        """Point the picker at the bundled image now in use, or at nothing for the learner's own image."""
+        name = source.removeprefix("builtin:") if isinstance(source, str) and source.startswith("builtin:") else None
+        self._switching = True  # the image is loaded already: the picker's observer must not load it again
+        try:
+            self.picker.value = name if name in self.picker.options else None
+        finally:
+            self._switching = False
 
     def set_mask(self, source: images.Source | None) -> bool:
         """Use a mask image (white = known, black = missing) for region inpainting; None goes back to the box."""
@@ -226,6 +236,8 @@ class Panel(W.VBox):
 
     def _on_change(self, change) -> None:
         if change["owner"] is self.picker:
+            if self._switching or change["new"] is None:
+                return
             self._load_image()
         self._rebuild()
         if self.mode.value == "Replay" and change["owner"] is self.task:

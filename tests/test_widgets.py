@@ -48,6 +48,16 @@ def test_an_unreadable_upload_keeps_the_image(panel):
     assert "not a readable image" in panel.message.value and panel.preview.value == before
 
 
+def test_the_picker_names_the_image_in_use(panel, tmp_path):
+    assert panel.set_image("builtin:camera") and panel.picker.value == "camera"
+    assert panel.problem.observation.shape[2] == 1
+    own = tmp_path / "own.png"
+    own.write_bytes(_png(np.full((64, 64), 128, np.uint8)))
+    assert panel.set_image(str(own)) and panel.picker.value is None  # not a bundled image: the picker says none
+    panel.picker.value = "astronaut"  # choosing a bundled image again loads it
+    assert panel.problem.observation.shape[2] == 3
+
+
 def test_a_mask_of_the_wrong_size_is_refused_with_a_message(panel):
     assert not panel.set_mask(_png(np.full((40, 70), 255, np.uint8)))
     assert "draw the mask at the image's size" in panel.message.value
