@@ -82,6 +82,12 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
     }
 
 
+def budget(rows: list[dict]) -> str:
+    """The runs' iteration budget, or its range where the crops had different ones."""
+    low, high = min(r["iters"] for r in rows), max(r["iters"] for r in rows)
+    return str(low) if low == high else f"{low}–{high}"
+
+
 def table(rows: list[dict]) -> str:
     """Means over the images, one line per network and task."""
     lines = [
@@ -100,7 +106,7 @@ def table(rows: list[dict]) -> str:
 
             lines.append(
                 f"| {name} | {task} | {mean('s_per_iter'):.3f} | {mean('best'):.2f} | {mean('best_iter'):.0f} "
-                f"| {mean('best_seconds'):.0f} | {mean('end'):.2f} | {got[0]['iters']} | {mean('best_ema'):.2f} |"
+                f"| {mean('best_seconds'):.0f} | {mean('end'):.2f} | {budget(got)} | {mean('best_ema'):.2f} |"
             )
     return "\n".join(lines)
 
