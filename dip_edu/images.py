@@ -58,12 +58,17 @@ def load(source: Source, size: int | None = None, resize: bool = False, multiple
     return crop_to_multiple(img, multiple)
 
 
+def builtin_name(source: object) -> str | None:
+    """NAME for a `"builtin:NAME"` source, None for any other source."""
+    return source.removeprefix("builtin:") if isinstance(source, str) and source.startswith("builtin:") else None
+
+
 def read(source: Source) -> np.ndarray:
     """The image as it is (converted to float, no crop): from a path, bytes, builtin:NAME or an array."""
     if isinstance(source, np.ndarray):
         return from_array(source)
-    if isinstance(source, str) and source.startswith("builtin:"):
-        return _builtin(source.split(":", 1)[1])
+    if (name := builtin_name(source)) is not None:
+        return _builtin(name)
     if isinstance(source, (bytes, bytearray)):
         return _decode(bytes(source), "the uploaded data")
     path = Path(source)

@@ -81,7 +81,7 @@ class Panel(W.VBox):
         self._thread: threading.Thread | None = None
         self._last_refresh = self._last_curves = self._curves_seconds = 0.0
 
-        builtin = image.split(":", 1)[1] if image.startswith("builtin:") else "astronaut"
+        builtin = images.builtin_name(image) or "astronaut"
         self.picker = W.Dropdown(options=images.builtin_names(), value=builtin, description="image")
         self.upload = W.FileUpload(accept="image/*", multiple=False, description="upload image")
         self.mask_upload = W.FileUpload(accept="image/*", multiple=False, description="upload mask")
@@ -206,7 +206,7 @@ class Panel(W.VBox):
 
     def _show_source(self, source: images.Source) -> None:
         """Point the picker at the bundled image now in use, or at nothing for the learner's own image."""
-        name = source.removeprefix("builtin:") if isinstance(source, str) and source.startswith("builtin:") else None
+        name = images.builtin_name(source)
         self._switching = True  # the image is loaded already: the picker's observer must not load it again
         try:
             self.picker.value = name if name in self.picker.options else None
