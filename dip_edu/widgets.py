@@ -81,8 +81,12 @@ class Panel(W.VBox):
         self._thread: threading.Thread | None = None
         self._last_refresh = self._last_curves = self._curves_seconds = 0.0
 
-        builtin = images.builtin_name(image) or "astronaut"
-        self.picker = W.Dropdown(options=images.builtin_names(), value=builtin, description="image")
+        builtin = images.builtin_name(image)  # None for the learner's own file: the picker then names nothing
+        self.picker = W.Dropdown(
+            options=images.builtin_names(),
+            value=builtin if builtin in images.builtin_names() else None,
+            description="image",
+        )
         self.upload = W.FileUpload(accept="image/*", multiple=False, description="upload image")
         self.mask_upload = W.FileUpload(accept="image/*", multiple=False, description="upload mask")
         self.task = W.Dropdown(options=[(TASKS[t], t) for t in tasks], value=task, description="task")
@@ -125,7 +129,7 @@ class Panel(W.VBox):
         self.classic_view = _image(200)
         self.classic_label = W.HTML()
 
-        self._load_image()
+        self._load_image(image)
         self.painter = MaskPainter(self._clean, on_change=self._on_drawn) if draw else None
         drawn = [self.painter] if self.painter is not None else []
 

@@ -58,6 +58,16 @@ def test_the_picker_names_the_image_in_use(panel, tmp_path):
     assert panel.problem.observation.shape[2] == 3
 
 
+def test_the_panel_opens_on_the_image_it_is_given(tmp_path):
+    own = tmp_path / "own.png"
+    own.write_bytes(_png(np.full((64, 64), 128, np.uint8)))
+    mine = dip.Panel(task="denoise", image=str(own), size=64, preset="tiny", iters=20)
+    assert mine.picker.value is None and mine.problem.clean.shape == (64, 64, 1)
+    assert np.allclose(mine.problem.clean, 128 / 255, atol=1e-3)  # the file itself, not a bundled image
+    camera = dip.Panel(task="denoise", image="builtin:camera", size=64, preset="tiny", iters=20)
+    assert camera.picker.value == "camera" and camera.problem.clean.shape[2] == 1
+
+
 def test_a_mask_of_the_wrong_size_is_refused_with_a_message(panel):
     assert not panel.set_mask(_png(np.full((40, 70), 255, np.uint8)))
     assert "draw the mask at the image's size" in panel.message.value
