@@ -14,8 +14,8 @@ import subprocess
 import sys
 
 CHILD = r"""
-import json, resource, sys, warnings
-import numpy as np, torch
+import json, sys, warnings
+import numpy as np
 import dip_edu as dip
 from dip_edu import memory
 preset, side, device = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -25,17 +25,9 @@ img = np.random.default_rng(0).random((side, side, 3)).astype(np.float32)
 problem = dip.noisy(img, 25)
 memory._saved_per_pixel(dip.spec(preset), 3)  # the probe, before the baseline
 dip.fit(dip.noisy(img[:64, :64], 25), "tiny", iters=2, device=device)  # warm the allocator and kernels
-if dev.type == "cuda":
-    torch.cuda.reset_peak_memory_stats()
-    base = torch.cuda.memory_allocated()
-else:
-    with open("/proc/self/status") as f:
-        base = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS"))
+base = memory.in_use(dev)
 dip.fit(problem, preset, iters=3, checkpoints=(), device=device)
-if dev.type == "cuda":
-    peak = torch.cuda.max_memory_allocated() - base
-else:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+peak = memory.peak_since(dev, base)
 estimate = memory.estimate(preset, (side, side, 3))
 print(json.dumps({"side": side, "device": dev.type, "estimate": estimate, "peak": peak}))
 """

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 CHILD = r"""
-import json, resource, sys, time, warnings
+import json, sys, time, warnings
 import numpy as np, torch
 import dip_edu as dip
-from dip_edu import nets
+from dip_edu import memory, nets
 kind, side, device, seconds = sys.argv[1], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 warnings.simplefilter("ignore")
 dev = dip.pick_device(device)
@@ -71,21 +71,11 @@ def reference(iters):
 
 step = engine if kind == "engine" else reference
 step(2)  # warm-up: kernels chosen, allocator grown
-if dev.type == "cuda":
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
-    base = torch.cuda.memory_allocated()
-else:
-    with open("/proc/self/status") as f:
-        base = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS"))
+base = memory.in_use(dev)
 first = step(2)
 per = step(max(3, min(2000, int(seconds / first))))
-if dev.type == "cuda":
-    peak = torch.cuda.max_memory_allocated() - base
-    name = torch.cuda.get_device_name(0)
-else:
-    peak = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base)
-    name = f"cpu, {torch.get_num_threads()} threads"
+peak = memory.peak_since(dev, base)
+name = torch.cuda.get_device_name(0) if dev.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
 print(json.dumps({"per_iter": per, "peak_mib": peak / 2**20, "device": name}))
 """
 

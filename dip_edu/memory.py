@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import resource
 
 import torch
 
@@ -73,6 +74,32 @@ def available(device: torch.device) -> int | None:
         except (ValueError, OSError, AttributeError):
             return None
     return None
+
+
+def in_use(device: torch.device) -> int:
+    """Bytes this process holds now: torch's allocations on a GPU (whose peak count restarts here), else the
+    resident set; the baseline for `peak_since`, which the benchmarks use to measure a fit's own peak."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        return int(torch.cuda.memory_allocated(device))
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS"))
+    except (OSError, StopIteration, ValueError):
+        return _max_resident()
+
+
+def peak_since(device: torch.device, base: int) -> int:
+    """How far the peak rose above `base` (from `in_use`): the most the work since then needed."""
+    if device.type == "cuda":
+        return max(0, int(torch.cuda.max_memory_allocated(device)) - base)
+    return max(0, _max_resident() - base)
+
+
+def _max_resident() -> int:
+    """The process's peak resident set in bytes (Linux reports kibibytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def largest_side(preset: str | nets.NetSpec, channels: int, budget: int) -> int:

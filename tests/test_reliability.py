@@ -194,6 +194,14 @@ def test_out_of_memory_mid_run_stops_and_keeps_the_partial_run(astronaut64, tmp_
     assert loaded.status == "out-of-memory" and loaded.iters == 24
 
 
+def test_the_measured_peak_sees_an_allocation():
+    cpu = torch.device("cpu")
+    base = memory.in_use(cpu)
+    block = np.ones(64 * 2**20 // 8)  # 64 MiB, written so it is resident
+    assert memory.peak_since(cpu, base) >= 60 * 2**20 and block[-1] == 1
+    assert memory.peak_since(cpu, 2**62) == 0  # never negative
+
+
 def test_the_memory_estimate_grows_with_the_pixels():
     small, large = memory.estimate("paper", (128, 128, 3)), memory.estimate("paper", (256, 256, 3))
     assert 2.5 < large / small < 4.2  # activations dominate: close to 4x the pixels, less the fixed state
