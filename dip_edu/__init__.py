@@ -11,7 +11,7 @@ from .errors import DipError, DipNotice
 from .fit import DEFAULT_CHECKPOINTS, Progress, fit, pick_device
 from .images import builtin_names, load
 from .metrics import psnr, psnr_y, ssim
-from .nets import PRESETS, NetSpec, build, count_params, hourglass, spec
+from .nets import PRESETS, NetSpec, build, count_params, hourglass, lesson_for, spec
 from .plots import show_comparison, show_curves, show_images, show_learning_curves, show_progression
 from .problem import Problem
 from .replay import describe as describe_replay
@@ -51,6 +51,7 @@ __all__ = [
     "drop_pixels",
     "fit",
     "hourglass",
+    "lesson_for",
     "load",
     "load_replay",
     "noisy",

@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--factor", type=int, default=4, help="super-resolution factor: 2, 4 or 8")
     run.add_argument("--text", default=degrade.DEFAULT_TEXT, help="text drawn over the image (inpaint-text)")
     run.add_argument("--observed", action="store_true", help="the image is already degraded: no ground truth")
-    run.add_argument("--preset", default="lesson", choices=tuple(nets.PRESETS))
+    run.add_argument(
+        "--preset", choices=tuple(nets.PRESETS), help="network (default: the task's lesson network, see lesson_for)"
+    )
     run.add_argument("--iters", type=int, help="iterations (default: the paper's for the task)")
     run.add_argument("--lr", type=float, help="Adam learning rate (default: the paper's for the task)")
     run.add_argument("--seed", type=int, default=0)
@@ -118,6 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in filter(None, (args.json, args.out)):
         parent = Path(path).resolve().parent
         require(parent.is_dir(), f"{path!r}: the folder {str(parent)!r} does not exist")
+    args.preset = args.preset or nets.lesson_for(args.task)
     net_spec = nets.spec(args.preset)
     problem = make_problem(args, net_spec.multiple)
     checkpoints = parse_checkpoints(args.checkpoints)

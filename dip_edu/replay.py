@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import degrade, images
+from . import degrade, images, nets
 from .errors import DipError, require
 from .fit import DEFAULT_CHECKPOINTS, fit, pick_device
 from .lessons import ASSETS, environment, prior_targets
@@ -35,6 +35,7 @@ ITERS = 8000
 SNAPSHOT_EVERY = 250
 LIMIT_BYTES = 20 * 2**20  # every replay together
 SCALES = {"lesson": (128, "lesson"), "paper": (512, "paper")}  # scale -> (image side, network preset)
+# At lesson scale "lesson" stands for each task's lesson network (nets.lesson_for).
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def precompute(
 ) -> list[dict]:
     """Fit each replay's recipe and write its folder under `root` (replacing an older one whole).
 
-    `scale` picks the image side and network ("lesson": 128² and the lesson network, for a CPU; "paper": 512²
+    `scale` picks the image side and network ("lesson": 128² and the task's lesson network, for a CPU; "paper": 512²
     and the paper network, for a GPU); `size`, `preset` and `iters` override it (tests use a tiny one).
     Returns one summary per replay: device, seconds, peak PSNR and its iteration, PSNR at the end, bytes; or
     `failed` with the reason for a fit that did not finish (nothing is written for it, the others go on).
@@ -122,9 +123,10 @@ def precompute(
         recipe = RECIPES[key]
         img = images.load(f"builtin:{recipe.image}", size=side, resize=True)
         problem = recipe.corrupt(img)
+        network = nets.lesson_for(recipe.task) if net == "lesson" else net
         start = time.time()
         run = fit(
-            problem, net, iters=iters, device=device, checkpoints=checkpoints(iters), progress=progress,
+            problem, network, iters=iters, device=device, checkpoints=checkpoints(iters), progress=progress,
             **recipe.settings,
         )  # fmt: skip
         if run.status != "finished":  # the others still run; the caller learns from the summary
@@ -135,7 +137,7 @@ def precompute(
             continue
         made = {
             "scale": scale,
-            "scale_note": _scale_note(scale, side, net, dev.type),
+            "scale_note": _scale_note(scale, side, network, dev.type),
             "package": versions["dip-edu"],
             "torch": versions["torch"],
             "device": _device_name(dev),

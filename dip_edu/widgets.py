@@ -17,7 +17,7 @@ import numpy as np
 from . import baselines, degrade, images, plots, replay
 from .errors import DipError, DipNotice
 from .fit import DEFAULT_CHECKPOINTS, Progress, fit
-from .nets import PRESETS
+from .nets import PRESETS, lesson_for
 from .problem import Problem
 from .run import Run
 
@@ -51,7 +51,10 @@ def _uploaded(upload: W.FileUpload, what: str) -> bytes | None:
 
 
 class Panel(W.VBox):
-    """Corrupt an image, run Deep Image Prior on it, watch it restore, scrub the snapshots."""
+    """Corrupt an image, run Deep Image Prior on it, watch it restore, scrub the snapshots.
+
+    `preset` None uses each task's lesson network (`nets.lesson_for`) and follows the task as it changes.
+    """
 
     def __init__(
         self,
@@ -59,7 +62,7 @@ class Panel(W.VBox):
         image: str = "builtin:astronaut",
         size: int = 128,
         iters: int | None = None,
-        preset: str = "lesson",
+        preset: str | None = None,
         tasks: tuple[str, ...] | None = None,
         upload: bool = False,
         draw: bool = False,
@@ -102,7 +105,7 @@ class Panel(W.VBox):
             )
         ]
         self.factor = W.Dropdown(options=[2, 4, 8], value=4, description="factor ×")
-        self.preset = W.Dropdown(options=list(PRESETS), value=preset, description="network")
+        self.preset = W.Dropdown(options=list(PRESETS), value=preset or lesson_for(task), description="network")
         self.iters = W.BoundedIntText(value=iters or 3000, min=1, max=100_000, description="iterations")
         self.mode = W.ToggleButtons(
             options=["Run", "Replay"],
@@ -147,6 +150,7 @@ class Panel(W.VBox):
         self.mask_upload.observe(lambda _: self._take_upload(self.mask_upload, "mask", self.set_mask), names="value")
         self.scrubber.observe(lambda change: self.show_snapshot(change["new"]), names="value")
         self.classic.observe(lambda change: self.show_classic(), names="value")
+        self.task.observe(self._follow_task, names="value")
         self.mode.observe(self._on_mode, names="value")
         self.run_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
@@ -246,6 +250,11 @@ class Panel(W.VBox):
         self._rebuild()
         if self.mode.value == "Replay" and change["owner"] is self.task:
             self.replay()
+
+    def _follow_task(self, change) -> None:
+        """Switch to the new task's lesson network, unless the learner picked another network."""
+        if self.preset.value == lesson_for(change["old"]):
+            self.preset.value = lesson_for(change["new"])
 
     def _on_mode(self, change) -> None:
         if self._switching:

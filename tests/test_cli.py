@@ -40,6 +40,14 @@ def test_every_task_runs_from_the_command_line(capsys, tmp_path, task):
     assert code == 0, err
 
 
+def test_the_default_network_is_the_tasks_lesson_network(capsys, tmp_path):
+    summary = tmp_path / "run.json"
+    args = ["--size", "64", "--resize", "--iters", "2", "--json", str(summary)]
+    code, err = _run(capsys, "--task", "inpaint-pixels", "--image", "builtin:camera", *args)
+    assert code == 0, err
+    assert json.loads(summary.read_text())["preset"] == "lesson-pixels" and "preset lesson-pixels" in err
+
+
 def test_a_user_mask_and_an_observed_image(capsys, tmp_path):
     mask = np.full((64, 64), 255, np.uint8)
     mask[20:40, 20:40] = 0

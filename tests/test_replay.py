@@ -66,6 +66,14 @@ def test_a_tampered_replay_is_caught(made, tmp_path):
     assert abs(recorded - stored) > tol
 
 
+def test_lesson_scale_fits_each_task_with_its_lesson_network(tmp_path):
+    replay.precompute(
+        ["03-inpaint-pixels"], root=tmp_path, iters=3, size=64, device="cpu", progress=False, log=[].append
+    )
+    meta = replay.read_meta("03-inpaint-pixels", tmp_path)
+    assert meta["config"]["preset"] == "lesson-pixels" and "network 'lesson-pixels'" in meta["made"]["scale_note"]
+
+
 def test_precompute_rejects_unknown_names_and_scales(tmp_path):
     with pytest.raises(dip.DipError, match="replay 'nope'"):
         replay.precompute(["nope"], root=tmp_path)
@@ -110,6 +118,7 @@ def test_shipped_replay(key):
     assert made["scale"] in replay.SCALES
     if made["scale"] == "lesson":
         assert "lesson scale" in made["scale_note"] and "needs a GPU" in made["scale_note"]
+        assert meta["config"]["preset"] == dip.lesson_for(meta["task"])  # the network the lesson itself runs
     assert meta["status"] == "finished" and meta["iters"] == replay.ITERS
     run = replay.load(key)
     assert list(run.history["iter"]) == list(range(1, replay.ITERS + 1))

@@ -68,6 +68,18 @@ def test_the_panel_opens_on_the_image_it_is_given(tmp_path):
     assert camera.picker.value == "camera" and camera.problem.clean.shape[2] == 1
 
 
+def test_the_network_follows_the_task_unless_the_learner_chose_one():
+    mine = dip.Panel(task="denoise", size=64, iters=5)
+    assert mine.preset.value == "lesson"
+    mine.task.value = "inpaint-pixels"
+    assert mine.preset.value == "lesson-pixels"
+    mine.task.value = "denoise"
+    assert mine.preset.value == "lesson"
+    mine.preset.value = "tiny"  # the learner's own choice stays through task changes
+    mine.task.value = "inpaint-pixels"
+    assert mine.preset.value == "tiny"
+
+
 def test_a_mask_of_the_wrong_size_is_refused_with_a_message(panel):
     assert not panel.set_mask(_png(np.full((40, 70), 255, np.uint8)))
     assert "draw the mask at the image's size" in panel.message.value
