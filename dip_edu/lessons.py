@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .nets import lesson_for
+
 TEST_MODE = os.environ.get("DIP_EDU_TEST_MODE") == "1"
 ASSETS = Path(__file__).resolve().parents[1] / "assets"  # the masks the project ships beside the lessons
 
@@ -22,7 +24,8 @@ class Lesson:
     size: int = 128
     iters: int = 3000
     runs: int = 1  # main runs the lesson makes (01 fits four signals, 05 several images)
-    preset: str = "lesson"
+    preset: str = "lesson"  # "lesson": each run's task picks its lesson network (nets.lesson_for)
+    tasks: tuple[str, ...] = ()  # the runs' tasks where they differ from `task`, one run each
     test_size: int = 64
     test_iters: int = 300  # enough for each lesson's assert cell to check a real fact
 
@@ -35,12 +38,21 @@ class Lesson:
 LESSONS: dict[str, Lesson] = {
     "01": Lesson("the prior is in the structure", "reconstruct", iters=1500, runs=4, test_iters=150),
     "02": Lesson("denoising", "denoise", iters=8000),
-    "03": Lesson("inpainting", "inpaint-text", iters=3000, runs=3),
+    "03": Lesson(
+        "inpainting", "inpaint-text", iters=3000, runs=3, tasks=("inpaint-text", "inpaint-pixels", "inpaint-region")
+    ),
     "04": Lesson("super-resolution", "sr", iters=2000, test_iters=600),
     "05": Lesson("early stopping without ground truth", "denoise", iters=3000, runs=3, test_iters=1000),
     "06": Lesson("the architecture", "denoise", iters=1500, runs=4),
     "07": Lesson("your own image", "inpaint-region", iters=3000),
 }
+
+
+def networks(lesson: str) -> list[str]:
+    """The network preset of each of a lesson's main runs."""
+    info = LESSONS[lesson]
+    tasks = info.tasks or (info.task,) * info.runs
+    return [lesson_for(t) if info.preset == "lesson" else info.preset for t in tasks]
 
 
 def budget(lesson: str) -> tuple[int, int]:
@@ -72,13 +84,15 @@ def seconds_per_iter(preset: str = "lesson", size: int = 128, seconds: float = 2
     return (time.perf_counter() - start) / run.iters
 
 
-def expected_minutes(per_iter_at_128: float) -> dict[str, float]:
-    """Minutes each lesson's main runs should take here, from the seconds per iteration at 128×128."""
+def expected_minutes(per_iter_at_128: float, pace: dict[str, float] | None = None) -> dict[str, float]:
+    """Minutes each lesson's main runs should take here, from the seconds per iteration at 128×128: `pace`
+    by network where known (a wider network costs more), else `per_iter_at_128`."""
     out = {}
     for key, lesson in LESSONS.items():
         side, iters = lesson.budget
         scale = (side / 128) ** 2  # cost grows with the pixel count
-        out[key] = per_iter_at_128 * scale * iters * lesson.runs / 60
+        per_run = [(pace or {}).get(net, per_iter_at_128) for net in networks(key)]
+        out[key] = sum(per_run) * scale * iters / 60
     return out
 
 
@@ -100,11 +114,16 @@ def environment() -> dict[str, str]:
     return info
 
 
-def announce(lesson: str, preset: str = "lesson") -> float:
-    """Print how long this lesson's main runs should take here (from a two-second timing); return minutes."""
+def announce(lesson: str, preset: str | None = None) -> float:
+    """Print how long this lesson's main runs should take here (a two-second timing of each of its networks, or
+    of `preset` for all of them); return minutes."""
+    runs = networks(lesson)
     side, _ = LESSONS[lesson].budget
-    per_iter = seconds_per_iter(preset, size=side, seconds=0.5 if TEST_MODE else 2.0)
-    minutes = expected_minutes(per_iter * (128 / side) ** 2)[lesson]
+    timed = {}
+    for net in sorted({preset} if preset else set(runs)):
+        timed[net] = seconds_per_iter(net, size=side, seconds=0.5 if TEST_MODE else 2.0) * (128 / side) ** 2
+    pace = {net: timed[preset or net] for net in runs}
+    minutes = expected_minutes(timed[preset or runs[0]], pace)[lesson]
     info = LESSONS[lesson]
     print(f"{info.runs} run(s) of {info.budget[1]} iterations on {side}×{side}: about {minutes:.1f} min here")
     return minutes
