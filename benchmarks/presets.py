@@ -49,6 +49,17 @@ CANDIDATES: dict[str, NetSpec] = {
     "n32to128-in8-nearest": NetSpec(
         down=(32, 32, 64, 64, 128), up=(32, 32, 64, 64, 128), input_depth=8, upsample="nearest"
     ),
+    # Fourth round, 50 % pixels again: cheaper than n32to128 where it costs most (the finest scale), or wider
+    # skips on the narrow network.
+    "n24to128-in8-nearest": NetSpec(
+        down=(24, 32, 64, 64, 128), up=(24, 32, 64, 64, 128), input_depth=8, upsample="nearest"
+    ),
+    "n32to128-up16-in8-nearest": NetSpec(
+        down=(32, 32, 64, 64, 128), up=(16, 32, 64, 64, 128), input_depth=8, upsample="nearest"
+    ),
+    "n16x5-skip16-in8-nearest": NetSpec(
+        down=(16,) * 5, up=(16,) * 5, skip=(16,) * 5, input_depth=8, upsample="nearest"
+    ),
 }
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
 # Candidates that change the optimiser rather than the network: name -> (network, learning rate for every task).

@@ -119,10 +119,10 @@ class Concat(nn.Module):
 
 
 class Pointwise(nn.Conv2d):
-    """A 1×1 convolution that runs as one matrix product (weights × pixels) on large images.
+    """A 1×1 convolution that runs as one matrix product (weights × pixels) on a CPU.
 
-    The same parameters and the same sums as `nn.Conv2d`; on a CPU, from GEMM_PIXELS pixels on, the plain
-    matrix product and its two backward products are faster than the convolution kernels (docs/performance.md).
+    The same parameters and the same sums as `nn.Conv2d`; the plain matrix product and its two backward
+    products are faster than oneDNN's 1×1 convolution kernels at every size measured (docs/performance.md).
     """
 
     def __init__(self, cin: int, cout: int) -> None:
@@ -130,13 +130,13 @@ class Pointwise(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        if n != 1 or h * w < GEMM_PIXELS or x.device.type != "cpu" or not x.is_contiguous():
+        if not GEMM or n != 1 or x.device.type != "cpu" or not x.is_contiguous():
             return super().forward(x)
         out = torch.addmm(self.bias[:, None], self.weight.view(self.out_channels, c), x.view(c, h * w))
         return out.view(1, self.out_channels, h, w)
 
 
-GEMM_PIXELS = 192 * 192  # measured crossover on a 2-core AVX2 CPU: below it the convolution kernel is as fast
+GEMM = True  # False: the 1×1 layers run as plain nn.Conv2d (the reference loop of benchmarks/speed.py)
 
 
 def _conv(cin: int, cout: int, k: int, stride: int = 1, downsample: str = "stride") -> nn.Module:
