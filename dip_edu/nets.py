@@ -122,7 +122,8 @@ class Pointwise(nn.Conv2d):
     """A 1×1 convolution that runs as one matrix product (weights × pixels) on a CPU.
 
     The same parameters and the same sums as `nn.Conv2d`; the plain matrix product and its two backward
-    products are faster than oneDNN's 1×1 convolution kernels at every size measured (docs/performance.md).
+    products were as fast as oneDNN's 1×1 convolution kernels or faster at every size measured
+    (docs/performance.md).
     """
 
     def __init__(self, cin: int, cout: int) -> None:
