@@ -1,0 +1,127 @@
+"""The benchmark scripts' arithmetic: the numbers docs/performance.md quotes come from these functions."""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def presets():
+    return _script("presets")
+
+
+@pytest.fixture(scope="module")
+def speed():
+    return _script("speed")
+
+
+def _row(network: str, image: str, best: float, best_iter: int, curve: list[float], s_per_iter: float = 1.0) -> dict:
+    return {
+        "network": network,
+        "task": "inpaint 50% pixels",
+        "image": image,
+        "iters": 10 * len(curve),
+        "s_per_iter": s_per_iter,
+        "best": best,
+        "best_iter": best_iter,
+        "best_seconds": best_iter * s_per_iter,
+        "best_ema": best,
+        "best_ema_iter": best_iter,
+        "end": curve[-1],
+        "end_ema": curve[-1],
+        "curve": curve,
+    }
+
+
+def test_reached_is_the_first_stored_iteration_at_the_level(presets):
+    row = _row("lesson", "coffee", 30.0, 21, [20.0, 29.4, 29.6, 30.0])
+    assert presets.reached(row, 29.5) == 21  # curve index 2 is iteration 1 + 2 * CURVE_STEP
+    assert presets.reached(row, 30.5) is None
+
+
+def test_verdict_compares_each_crop_with_the_paper_network_at_the_given_pace(presets):
+    name = "n16x5-in8-nearest"
+    rows = [
+        _row("paper", "astronaut", 31.0, 1000, [25.0] * 99 + [31.0]),
+        _row("paper", "coffee", 32.0, 500, [25.0] * 49 + [32.0]),
+        _row(name, "astronaut", 30.8, 200, [30.0, 30.6, 30.8]),  # within 0.5 dB at iteration 11
+        _row(name, "coffee", 31.0, 300, [31.0]),  # never within 0.5 dB
+    ]
+    line = next(
+        ln for ln in presets.verdict(rows, {"paper": 0.5, name: 0.05}).splitlines() if ln.startswith(f"| {name} ")
+    )
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[2] == "-0.60, -1.00"  # mean and worst of -0.2 and -1.0
+    # time to own best over the paper network's: 200*0.05/(1000*0.5) = 0.02, 300*0.05/(500*0.5) = 0.06
+    assert cells[3] == "0.04, 0.06"
+    assert cells[4] == "not reached on 1 of 2"
+
+
+def test_verdict_falls_back_to_each_runs_own_clock(presets):
+    name = "n16x5-in8-nearest"
+    rows = [
+        _row("paper", "coffee", 32.0, 11, [30.0, 32.0], s_per_iter=0.4),
+        _row(name, "coffee", 31.8, 22, [31.0, 31.6, 31.8], s_per_iter=0.1),
+    ]
+    line = next(ln for ln in presets.verdict(rows).splitlines() if ln.startswith(f"| {name} "))
+    # own best 22*0.1 / (11*0.4) = 0.5; within 0.5 dB at iteration 11: 11*0.1 / (11*0.4) = 0.25
+    assert line == f"| {name} | inpaint 50% pixels | -0.20, -0.20 | 0.50, 0.50 | 0.25, 0.25 |"
+
+
+def test_pace_reads_the_speed_json_under_candidate_names(presets, tmp_path):
+    record = {
+        "paper": [{"side": 64, "per_iter": 0.1}, {"side": 128, "per_iter": 0.3}],
+        "presets": [{"preset": "lesson", "per_iter": 0.03}, {"preset": "tiny", "error": "failed"}],
+    }
+    path = tmp_path / "speed.json"
+    path.write_text(json.dumps(record))
+    pace = presets.pace_from(str(path))
+    assert pace["paper"] == 0.3
+    assert pace["n16x5-in8-nearest"] == 0.03  # the candidate that became `lesson`
+    assert "tiny" not in pace
+
+
+def test_presets_table_prints_from_a_saved_search(presets, tmp_path, capsys):
+    rows = [_row("paper", "coffee", 32.0, 100, [32.0]), _row("n16x5-in8-nearest", "coffee", 31.8, 50, [31.8])]
+    path = tmp_path / "presets.json"
+    path.write_text(json.dumps({"rows": rows}))
+    assert presets.main(["--table", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| paper | inpaint 50% pixels | 1.000 | 32.00 | 100 |" in out
+    assert "| n16x5-in8-nearest | inpaint 50% pixels | -0.20, -0.20 |" in out
+
+
+def test_presets_fit_one_returns_what_the_tables_read(presets):
+    row = presets.fit_one("n16x5-in8-nearest", "inpaint 50% pixels", "coffee", 20, "cpu")
+    assert row["iters"] == 20 and 1 <= row["best_iter"] <= 20
+    assert len(row["curve"]) == 2 and math.isfinite(row["best"]) and row["s_per_iter"] > 0
+
+
+def test_speed_exponent_is_the_slope_in_log_log(speed):
+    rows = [{"side": s, "per_iter": 0.001 * s**2.2} for s in (128, 256, 512)] + [{"side": 64, "per_iter": 9.0}]
+    assert speed.exponent(rows) == pytest.approx(2.2)  # sides below 128 are left out
+    assert speed.exponent(rows[:1]) is None
+
+
+def test_speed_line_states_the_ratio_and_the_8000_iteration_time(speed):
+    line = speed._line("paper", {"side": 256, "per_iter": 0.9, "peak_mib": 400}, {"per_iter": 1.5})
+    assert line == "| paper | 256 | 0.900 | 400 | 1.500 | 0.60× | 120.0 min |"
+    assert "failed: out of memory" in speed._line("paper", {"side": 512, "error": "out of memory"}, None)
+
+
+def test_speed_measures_a_small_network_in_a_fresh_process(speed):
+    row = speed.measure("engine", "tiny", 32, "cpu", 0.5)
+    assert "error" not in row, row.get("error")
+    assert row["per_iter"] > 0 and row["device"].startswith("cpu")
