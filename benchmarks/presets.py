@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -79,7 +80,9 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
         problem = corrupt(dip.load(f"builtin:{image}", size=128))
     if name in LEARNING_RATES:
         settings = {**settings, "lr": LEARNING_RATES[name][1]}
-    run = dip.fit(problem, NETWORKS[name], iters=iters, checkpoints=(), device=device, **settings)
+    # A bar on a terminal (a paper-network run is most of an hour); none in a log file.
+    progress = sys.stderr.isatty()
+    run = dip.fit(problem, NETWORKS[name], iters=iters, checkpoints=(), device=device, progress=progress, **settings)
     h = run.history
     best = int(np.nanargmax(h["psnr"]))
     best_ema = int(np.nanargmax(h["psnr_ema"]))
