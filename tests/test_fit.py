@@ -139,3 +139,33 @@ def test_a_real_small_fit_beats_the_noisy_observation(astronaut64):
     problem = dip.noisy(astronaut64, 25, seed=0)
     run = dip.fit(problem, "tiny", iters=400, seed=0, checkpoints=())
     assert run.final.psnr > problem.psnr_input + 0.5
+
+
+def test_a_second_restore_finds_the_saved_state_not_one_trained_on_since():
+    import importlib
+
+    engine = importlib.import_module("dip_edu.fit")  # the module: `dip_edu.fit` is also the function's name
+
+    torch.manual_seed(0)
+    net = dip.build("tiny")
+    opt = engine._adam(net, 0.01, torch.device("cpu"))
+    z = torch.rand(1, 8, 32, 32)
+
+    def train(steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            net(z).square().mean().backward()
+            opt.step()
+
+    train(2)
+    good = engine._State(net, opt, None, best_obs=-np.inf)
+    train(3)
+    good.save(net, opt, None, 20.0)  # the second save refreshes the copies in place
+    weights = {k: v.clone() for k, v in net.state_dict().items()}
+    moments = [s["exp_avg"].clone() for s in opt.state.values()]
+    collapsed = torch.full((10, 4), float("nan"))
+    for _ in range(2):
+        train(4)
+        assert engine._guard(collapsed, 1, good, net, opt, None) is not None
+        assert all(torch.equal(v, weights[k]) for k, v in net.state_dict().items())
+        assert all(torch.equal(s["exp_avg"], m) for s, m in zip(opt.state.values(), moments, strict=True))
