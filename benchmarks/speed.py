@@ -168,10 +168,16 @@ def _line(name: str, row: dict, ref: dict | None) -> str:
         return f"| {name} | {row['side']} | failed: {row['error']} | | | | |"
     per = row["per_iter"]
     ref_per = ref.get("per_iter") if ref else None
-    ref_cell = "—" if ref_per is None else f"{ref_per:.3f}"
+    ref_cell = "—" if ref_per is None else _seconds(ref_per)
     ratio = "—" if ref_per is None else f"{per / ref_per:.2f}×"
     minutes = per * 8000 / 60
-    return f"| {name} | {row['side']} | {per:.3f} | {row['peak_mib']:.0f} | {ref_cell} | {ratio} | {minutes:.1f} min |"
+    cells = [name, row["side"], _seconds(per), f"{row['peak_mib']:.0f}", ref_cell, ratio, f"{minutes:.1f} min"]
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _seconds(x: float) -> str:
+    """Three decimals, four below 0.01 s (a GPU's milliseconds)."""
+    return f"{x:.3f}" if x >= 0.01 else f"{x:.4f}"
 
 
 if __name__ == "__main__":

@@ -118,6 +118,8 @@ def test_speed_exponent_is_the_slope_in_log_log(speed):
 def test_speed_line_states_the_ratio_and_the_8000_iteration_time(speed):
     line = speed._line("paper", {"side": 256, "per_iter": 0.9, "peak_mib": 400}, {"per_iter": 1.5})
     assert line == "| paper | 256 | 0.900 | 400 | 1.500 | 0.60× | 120.0 min |"
+    gpu = speed._line("paper", {"side": 128, "per_iter": 0.00369, "peak_mib": 170}, {"per_iter": 0.0312})
+    assert gpu == "| paper | 128 | 0.0037 | 170 | 0.031 | 0.12× | 0.5 min |"
     assert "failed: out of memory" in speed._line("paper", {"side": 512, "error": "out of memory"}, None)
 
 
@@ -125,3 +127,32 @@ def test_speed_measures_a_small_network_in_a_fresh_process(speed):
     row = speed.measure("engine", "tiny", 32, "cpu", 0.5)
     assert "error" not in row, row.get("error")
     assert row["per_iter"] > 0 and row["device"].startswith("cpu")
+
+
+def test_gpu_variants_run_on_a_cpu_and_compare_with_the_bare_loop(tmp_path, capsys):
+    gpu = _script("gpu")
+    out = tmp_path / "gpu.json"
+    assert (
+        gpu.main(
+            [
+                "--runs",
+                "tiny:32",
+                "--iters",
+                "12",
+                "--device",
+                "cpu",
+                "--variants",
+                "engine,base,channels-last,graph",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    record = json.loads(out.read_text())
+    rows = {r["variant"]: r for r in record["rows"]}
+    assert set(rows) == {"engine", "base", "channels-last"}  # the CUDA graph is skipped on a CPU
+    assert all(r["ms"] > 0 and math.isfinite(r["psnr"]) and r["gflop"] > 0 for r in rows.values())
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "| channels-last |" in ln)
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert float(cells[4]) == pytest.approx(rows["channels-last"]["ms"] / rows["base"]["ms"], abs=0.01)

@@ -17,9 +17,9 @@ def test_a_cuda_graph_fits_as_launching_each_kernel_does(astronaut64):
     graphed = dip.fit(problem, "tiny", iters=300, device="cuda", checkpoints=(100,))
     eager = dip.fit(problem, "tiny", iters=300, device="cuda", checkpoints=(100,), cuda_graph=False)
     assert graphed.config["cuda_graph"] and not eager.config["cuda_graph"]
-    # the first steps run eagerly before the capture; after it, cuDNN's own run-to-run rounding differences
-    # (atomic sums in its backward kernels) grow by about 1e-4 per step in both
-    assert np.array_equal(graphed.history["loss"][:3], eager.history["loss"][:3])
+    # cuDNN's atomic sums in its backward kernels round differently from run to run, in both fits alike:
+    # about 1e-7 after three steps, growing to about 1e-3 by the tenth
+    assert np.allclose(graphed.history["loss"][:3], eager.history["loss"][:3], rtol=1e-5)
     assert np.allclose(graphed.history["loss"][:10], eager.history["loss"][:10], rtol=1e-2)
     assert abs(graphed.history["psnr"][-1] - eager.history["psnr"][-1]) < 0.3
     assert abs(graphed.snapshots[0].psnr - eager.snapshots[0].psnr) < 0.3

@@ -72,9 +72,9 @@ def test_the_lesson_preset_is_the_narrow_one_and_far_cheaper_than_the_paper():
     assert nets.count_params(nets.build("lesson")) * 40 < nets.count_params(nets.build("paper"))
 
 
-def test_each_task_has_a_lesson_network_and_dropped_pixels_get_the_wider_one():
-    assert nets.lesson_for("denoise") == nets.lesson_for("inpaint-text") == "lesson"
-    assert nets.lesson_for("inpaint-pixels") == "lesson-pixels"
+def test_each_task_has_a_lesson_network_and_text_and_dropped_pixels_get_the_wider_one():
+    assert nets.lesson_for("denoise") == nets.lesson_for("inpaint-region") == nets.lesson_for("sr") == "lesson"
+    assert nets.lesson_for("inpaint-text") == nets.lesson_for("inpaint-pixels") == "lesson-pixels"
     wide, narrow = nets.spec("lesson-pixels"), nets.spec("lesson")
     assert wide.depth == narrow.depth and wide.upsample == narrow.upsample == "nearest"
     assert min(wide.down) > max(narrow.down) and wide.input_depth == narrow.input_depth
