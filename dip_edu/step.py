@@ -69,7 +69,9 @@ class Step:
         self._input = net_input.clone()
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph):
+            # thread_local: a notebook may use the GPU from another thread while the panel's fit captures; only
+            # this thread's calls are checked against the capture (a precaution: "global" also passed the test)
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 self._outputs = self._compute(self._input)
         except RuntimeError as exc:  # an operation the graph cannot hold: run eagerly from here on
             self.failure = str(exc).splitlines()[0]

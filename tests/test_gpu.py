@@ -3,6 +3,8 @@
 Skipped without a CUDA GPU (CI has none); run on one with `python -m pytest tests/test_gpu.py`.
 """
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -48,3 +50,20 @@ def test_after_a_restore_the_step_is_captured_again_at_the_new_learning_rate(ast
     assert run.config["cuda_graph"] and "learning rate now 0.005" in run.events[0]
     obs = run.history["psnr_obs"]
     assert obs[-1] > obs[39] - 1 and np.isfinite(obs).all()
+
+
+def test_a_fit_in_a_background_thread_captures_while_the_notebook_uses_the_gpu(astronaut64):
+    done = {}
+
+    def fit():
+        done["run"] = dip.fit(dip.noisy(astronaut64, 25), "tiny", iters=300, device="cuda")
+
+    worker = threading.Thread(target=fit)  # as the panel runs its fits
+    worker.start()
+    x, steps = torch.rand(512, 512, device="cuda"), 0
+    while worker.is_alive():  # the notebook's own GPU work meanwhile
+        x = (x @ x).softmax(-1)
+        steps += 1
+    worker.join()
+    assert steps > 0 and torch.isfinite(x).all()
+    assert done["run"].status == "finished" and done["run"].config["cuda_graph"] and not done["run"].events
