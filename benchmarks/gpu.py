@@ -24,6 +24,8 @@ import torch
 
 import dip_edu as dip
 from dip_edu import metrics, nets
+from dip_edu.images import to_tensor
+from dip_edu.step import Step
 
 VARIANTS = ("engine", "engine-eager", "base", "fp32", "benchmark", "channels-last", "bf16", "graph", "compile")
 CUDA_ONLY = {"engine-eager", "fp32", "benchmark", "graph", "bf16"}
@@ -51,51 +53,40 @@ def fit_variant(variant: str, spec: nets.NetSpec, problem: dip.Problem, iters: i
     net = nets.build(spec).to(device, memory_format=fmt)
     h, w, _ = problem.shape
     z = (torch.rand(1, spec.input_depth, h, w, device=device) * 0.1).contiguous(memory_format=fmt)
-    target = torch.from_numpy(problem.observation.transpose(2, 0, 1).copy())[None].to(device)
-    clean = torch.from_numpy(problem.clean.transpose(2, 0, 1).copy())[None].to(device)
+    target, clean = to_tensor(problem.observation, device), to_tensor(problem.clean, device)
     graph = variant == "graph"
     opt = torch.optim.Adam(net.parameters(), lr=0.01, fused=True, capturable=graph or None)
     model = torch.compile(net) if variant == "compile" else net
     cast = torch.autocast(device.type, dtype=torch.bfloat16) if variant == "bf16" else contextlib.nullcontext()
     out_now = torch.zeros_like(target)
 
-    def train_step() -> None:
-        inp = z + torch.randn_like(z) / 30
+    def eager_step() -> None:
+        opt.zero_grad(set_to_none=True)
         with cast:
-            out = model(inp)
+            out = model(z + torch.randn_like(z) / 30)
         loss = ((out.float() - target) ** 2).mean()
         loss.backward()
         opt.step()
         out_now.copy_(out.detach())
 
-    def step() -> None:
-        opt.zero_grad(set_to_none=not graph)
-        train_step()
+    if graph:  # the engine's own graph of the step (dip_edu/step.py), without the engine's bookkeeping
+        graphed = Step(net, opt, torch.nn.Identity(), target, None, graph=True)
+
+        def step() -> None:
+            out_now.copy_(graphed(z + torch.randn_like(z) / 30)[0])
+
+    else:
+        step = eager_step
 
     started = time.perf_counter()
-    if graph:
-        side_stream = torch.cuda.Stream()
-        side_stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side_stream):
-            for _ in range(3):
-                step()
-        torch.cuda.current_stream().wait_stream(side_stream)
-        cuda_graph = torch.cuda.CUDAGraph()
-        opt.zero_grad(set_to_none=True)  # the captured backward then writes the gradients, not adds to them
-        with torch.cuda.graph(cuda_graph):
-            train_step()
-        run_step = cuda_graph.replay
-        done = 3
-    else:
-        run_step, done = step, 0
     average = None
     record = torch.zeros(iters, 2, device=device)
     timer = _Timer(device)
-    for k in range(done, iters):
+    for k in range(iters):
         if k == iters // 2:
             timer.start()
             setup = time.perf_counter() - started
-        run_step()
+        step()
         with torch.no_grad():
             average = out_now.clone() if average is None else average.mul_(0.99).add_(out_now, alpha=0.01)
             record[k, 0] = metrics.psnr_tensor(out_now, clean)

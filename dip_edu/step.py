@@ -24,11 +24,6 @@ class Step:
         self.failure: str | None = None  # why capture failed, if it did; the steps then run eagerly
         self.reset()
 
-    @property
-    def graphed(self) -> bool:
-        """Whether steps are now replayed from a captured graph."""
-        return self._graph is not None
-
     def reset(self) -> None:
         """Forget the captured graph (after the weights, optimiser state or learning rate were replaced)."""
         self._graph = None
@@ -39,10 +34,10 @@ class Step:
             self._input.copy_(net_input)
             self._graph.replay()
             return self._outputs
-        if not self.graph_wanted or self.failure is not None or self._eager_left > 0:
-            self._eager_left -= 1
-            return self._eager(net_input)
-        return self._capture(net_input)
+        if self.graph_wanted and self.failure is None and self._eager_left == 0:
+            return self._capture(net_input)
+        self._eager_left -= 1
+        return self._eager(net_input)
 
     def _compute(self, net_input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         out = self.net(net_input)
