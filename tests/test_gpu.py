@@ -19,11 +19,15 @@ def test_a_cuda_graph_fits_as_launching_each_kernel_does(astronaut64):
     graphed = dip.fit(problem, "tiny", iters=300, device="cuda", checkpoints=(100,))
     eager = dip.fit(problem, "tiny", iters=300, device="cuda", checkpoints=(100,), cuda_graph=False)
     assert graphed.config["cuda_graph"] and not eager.config["cuda_graph"]
-    # cuDNN's atomic sums in its backward kernels round differently from run to run, in both fits alike:
-    # about 1e-7 after three steps, growing to about 1e-3 by the tenth
-    assert np.allclose(graphed.history["loss"][:3], eager.history["loss"][:3], rtol=1e-5)
+    # the first loss is the same weights on the same input (a forward only); after it, cuDNN's atomic sums in
+    # its backward kernels round differently from run to run, in both fits alike: up to about 4e-5 relative
+    # by the third step (seen on an H100), about 1e-3 by the tenth
+    assert np.isclose(graphed.history["loss"][0], eager.history["loss"][0], rtol=1e-6)
     assert np.allclose(graphed.history["loss"][:10], eager.history["loss"][:10], rtol=1e-2)
-    assert abs(graphed.history["psnr"][-1] - eager.history["psnr"][-1]) < 0.3
+    # one iteration's PSNR jumps by up to 0.8 dB between two runs of either kind here (cuDNN's rounding
+    # above); the output average and the last hundred iterations' mean are what the curve is compared by
+    assert abs(graphed.history["psnr_ema"][-1] - eager.history["psnr_ema"][-1]) < 0.3
+    assert abs(graphed.history["psnr"][-100:].mean() - eager.history["psnr"][-100:].mean()) < 0.3
     assert abs(graphed.snapshots[0].psnr - eager.snapshots[0].psnr) < 0.3
     assert graphed.history["psnr"][-1] > graphed.history["psnr"][0] + 3  # it fitted, not replayed a no-op
 
