@@ -108,6 +108,7 @@ def fit(
     memory.check(spec, problem.shape, dev)
     if dev.type == "cpu":
         cpu.limit_threads()
+        cpu.reuse_memory()
 
     torch.manual_seed(seed)
     net = nets.build(spec, out_channels=c).to(dev)
@@ -200,6 +201,8 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+        if dev.type == "cpu":
+            cpu.give_back_memory()
     elapsed = time.perf_counter() - start
     if step.failure:
         events.append(f"CUDA graph capture failed ({step.failure}); the steps ran without one")

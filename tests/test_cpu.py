@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -72,3 +76,52 @@ def test_a_cpu_fit_keeps_to_the_quota(tmp_path, monkeypatch, threads, astronaut6
     torch.set_num_threads(2)
     dip.fit(dip.noisy(astronaut64, 25), "tiny", iters=3, device="cpu")
     assert torch.get_num_threads() == 1
+
+
+ALLOCATE = """
+import resource, sys, torch
+from dip_edu import cpu
+kept = cpu.reuse_memory() if sys.argv[1] == "reuse" else None
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(12):
+    torch.ones(16 << 20)  # a 64 MiB map, freed at once, as a step's activations are
+print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(cpu._glibc() is None, reason="the setting is glibc's")
+def test_freed_maps_are_reused_instead_of_faulted_in_again():
+    env = {k: v for k, v in os.environ.items() if k not in (*cpu.MALLOC_ENV, "GLIBC_TUNABLES")}
+    faults = {}
+    for mode in ("default", "reuse"):
+        out = subprocess.run([sys.executable, "-c", ALLOCATE, mode], capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr
+        kept, count = out.stdout.split()
+        faults[mode] = int(count)
+        assert kept == ("True" if mode == "reuse" else "None")
+    # by default each of the 12 blocks is new memory from the kernel; reused, only the first one or two are
+    assert faults["reuse"] * 3 < faults["default"], faults
+
+
+def test_a_malloc_setting_the_user_made_is_left_alone(monkeypatch):
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert cpu.reuse_memory() is False
+
+
+def test_other_c_libraries_are_left_alone(monkeypatch):
+    monkeypatch.setattr(cpu, "_glibc", lambda: None)
+    assert cpu.reuse_memory() is False
+    cpu.give_back_memory()  # nothing to do, and no error
+
+
+def test_a_cpu_fit_reuses_memory_and_gives_it_back_even_when_interrupted(monkeypatch, astronaut64):
+    calls = []
+    monkeypatch.setattr(cpu, "reuse_memory", lambda: calls.append("reuse"))
+    monkeypatch.setattr(cpu, "give_back_memory", lambda: calls.append("give back"))
+
+    def interrupt(progress):
+        raise KeyboardInterrupt
+
+    run = dip.fit(dip.noisy(astronaut64, 25), "tiny", iters=5, every=2, callback=interrupt, device="cpu")
+    assert run.status == "interrupted"
+    assert calls == ["reuse", "give back"]
