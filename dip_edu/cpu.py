@@ -64,6 +64,7 @@ def limit_threads(root: Path | None = None) -> int:
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 KEEP_BELOW = 1 << 30  # blocks below 1 GiB come from the heap and are reused: a 512×512 map of 128 channels is 128 MiB
+KEEP_FREE = 2**31 - 1  # free memory the heap keeps (mallopt takes an int): a 512×512 step frees more than 1 GiB
 FALLBACK = 32 << 20  # the most that glibc releases before 2.35 accept
 MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")  # a setting the user made is left alone
 
@@ -96,7 +97,7 @@ def reuse_memory() -> bool:
         return False
     if not libc.mallopt(M_MMAP_THRESHOLD, KEEP_BELOW) and not libc.mallopt(M_MMAP_THRESHOLD, FALLBACK):
         return False
-    return bool(libc.mallopt(M_TRIM_THRESHOLD, KEEP_BELOW))
+    return bool(libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREE))
 
 
 def give_back_memory() -> None:

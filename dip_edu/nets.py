@@ -121,11 +121,11 @@ class Concat(nn.Module):
 
 
 class Pointwise(nn.Conv2d):
-    """A 1×1 convolution that runs as one matrix product (weights × pixels) on a CPU.
+    """A 1×1 convolution that runs as one matrix product (weights × pixels) on a CPU, on maps below 256×256.
 
-    The same parameters and the same sums as `nn.Conv2d`; the plain matrix product and its two backward
-    products were as fast as oneDNN's 1×1 convolution kernels or faster at every size measured
-    (docs/performance.md).
+    The same parameters and the same sums as `nn.Conv2d`; on the lesson networks' maps the plain matrix
+    product and its two backward products were a little faster than oneDNN's 1×1 kernels, and from 256×256
+    up, with the fit's memory reused between steps, no faster (docs/performance.md).
     """
 
     def __init__(self, cin: int, cout: int) -> None:
@@ -133,13 +133,14 @@ class Pointwise(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        if not GEMM or n != 1 or x.device.type != "cpu" or not x.is_contiguous():
+        if not GEMM or n != 1 or x.device.type != "cpu" or not x.is_contiguous() or h * w >= GEMM_BELOW:
             return super().forward(x)
         out = torch.addmm(self.bias[:, None], self.weight.view(self.out_channels, c), x.view(c, h * w))
         return out.view(1, self.out_channels, h, w)
 
 
 GEMM = True  # False: the 1×1 layers run as plain nn.Conv2d (the reference loop of benchmarks/speed.py)
+GEMM_BELOW = 256 * 256  # maps of this many pixels or more run as oneDNN convolutions: as fast there, with memory reused
 
 
 def _conv(cin: int, cout: int, k: int, stride: int = 1, downsample: str = "stride") -> nn.Module:
