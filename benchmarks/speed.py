@@ -7,13 +7,16 @@ Every number is the whole iteration as `dip.fit` runs it (fresh input noise, for
 the output average, the per-step metrics and divergence checks), after a warm-up, in a fresh process so the
 peak memory is this fit's alone. Beside it, `reference` is the same network stepped the way the public
 reference code steps it: plain convolutions, the per-tensor Adam, and every step the outputs copied to NumPy
-for three scikit-image PSNRs and the weights copied for backtracking. Prints markdown; writes JSON.
+for three scikit-image PSNRs and the weights copied for backtracking. On a CPU the reference loop runs
+a second time with glibc's malloc keeping freed memory, as `dip.fit` has it do, to show how much of the
+engine's lead is that setting. Prints markdown; writes JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -95,11 +98,15 @@ def network(name: str):
     return CANDIDATES[name]
 
 
-def measure(kind: str, preset: str, side: int, device: str, seconds: float) -> dict:
+# glibc's settings for the reference loop that `dip.fit` makes itself on a CPU (dip_edu/cpu.py: freed memory reused)
+KEPT = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1)}
+
+
+def measure(kind: str, preset: str, side: int, device: str, seconds: float, env: dict | None = None) -> dict:
     """One timing in a fresh process: seconds per iteration and peak memory (MiB) above the warmed-up state."""
     spec = json.dumps(network(preset).describe())
     cmd = [sys.executable, "-c", CHILD, kind, spec, str(side), device, str(seconds)]
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines() or ["no output"]
         return {"kind": kind, "preset": preset, "side": side, "error": lines[-1]}
@@ -128,16 +135,26 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     started = time.perf_counter()
 
-    paper, reference = [], []
-    print("| network | side | s/iter | peak MiB | reference s/iter | engine / reference | 8000 iterations |")
-    print("|---|---|---|---|---|---|---|")
+    import torch
+
+    on_cpu = args.device == "cpu" or (args.device == "auto" and not torch.cuda.is_available())
+    paper, reference, reference_kept = [], [], []
+    print(
+        "| network | side | s/iter | peak MiB | reference s/iter | engine / reference | 8000 iterations "
+        "| reference, memory reused | engine / that |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for side in sizes:
         row = measure("engine", "paper", side, args.device, args.seconds)
         paper.append(row)
-        ref = None if args.no_reference else measure("reference", "paper", side, args.device, args.seconds)
-        if ref is not None:
+        ref = kept = None
+        if not args.no_reference:
+            ref = measure("reference", "paper", side, args.device, args.seconds)
             reference.append(ref)
-        print(_line("paper", row, ref), flush=True)
+            if on_cpu:  # the same loop with the allocator setting the engine makes: what is left of the gain
+                kept = measure("reference", "paper", side, args.device, args.seconds, env=KEPT)
+                reference_kept.append(kept)
+        print(_line("paper", row, ref, kept), flush=True)
     presets = []
     for name in (p for p in args.presets.split(",") if p):
         row = measure("engine", name, args.preset_side, args.device, args.seconds)
@@ -154,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": str(date.today()),
         "paper": paper,
         "reference": reference,
+        "reference_memory_reused": reference_kept,
         "presets": presets,
         "exponent": slope,
     }
@@ -163,16 +181,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _line(name: str, row: dict, ref: dict | None) -> str:
+def _line(name: str, row: dict, ref: dict | None, kept: dict | None = None) -> str:
     if "error" in row:
-        return f"| {name} | {row['side']} | failed: {row['error']} | | | | |"
+        return f"| {name} | {row['side']} | failed: {row['error']} | | | | | | |"
     per = row["per_iter"]
-    ref_per = ref.get("per_iter") if ref else None
-    ref_cell = "—" if ref_per is None else _seconds(ref_per)
-    ratio = "—" if ref_per is None else f"{per / ref_per:.2f}×"
-    minutes = per * 8000 / 60
-    cells = [name, row["side"], _seconds(per), f"{row['peak_mib']:.0f}", ref_cell, ratio, f"{minutes:.1f} min"]
-    return "| " + " | ".join(str(c) for c in cells) + " |"
+    cells = [name, row["side"], _seconds(per), f"{row['peak_mib']:.0f}", *_against(per, ref)]
+    cells.insert(6, f"{per * 8000 / 60:.1f} min")
+    return "| " + " | ".join(str(c) for c in cells + _against(per, kept)) + " |"
+
+
+def _against(per: float, other: dict | None) -> list[str]:
+    """The other loop's seconds per iteration and the engine's ratio to it, or dashes."""
+    theirs = other.get("per_iter") if other else None
+    return ["—", "—"] if theirs is None else [_seconds(theirs), f"{per / theirs:.2f}×"]
 
 
 def _seconds(x: float) -> str:
