@@ -116,10 +116,11 @@ def test_speed_exponent_is_the_slope_in_log_log(speed):
 
 
 def test_speed_line_states_the_ratio_and_the_8000_iteration_time(speed):
-    line = speed._line("paper", {"side": 256, "per_iter": 0.9, "peak_mib": 400}, {"per_iter": 1.5})
-    assert line == "| paper | 256 | 0.900 | 400 | 1.500 | 0.60× | 120.0 min |"
+    row = {"side": 256, "per_iter": 0.9, "peak_mib": 400}
+    line = speed._line("paper", row, {"per_iter": 1.5}, {"per_iter": 1.0})
+    assert line == "| paper | 256 | 0.900 | 400 | 1.500 | 0.60× | 120.0 min | 1.000 | 0.90× |"
     gpu = speed._line("paper", {"side": 128, "per_iter": 0.00369, "peak_mib": 170}, {"per_iter": 0.0312})
-    assert gpu == "| paper | 128 | 0.0037 | 170 | 0.031 | 0.12× | 0.5 min |"
+    assert gpu == "| paper | 128 | 0.0037 | 170 | 0.031 | 0.12× | 0.5 min | — | — |"
     assert "failed: out of memory" in speed._line("paper", {"side": 512, "error": "out of memory"}, None)
 
 
