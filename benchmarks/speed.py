@@ -2,6 +2,7 @@
 
     python benchmarks/speed.py                          # paper network at 64..512, the presets at 128, CPU/GPU
     python benchmarks/speed.py --sizes 128,256 --presets lesson --json speed.json
+    python benchmarks/speed.py --sizes 256,512 --rounds 3  # interleaved rounds, medians: for a drifting machine
 
 Every number is the whole iteration as `dip.fit` runs it (fresh input noise, forward, loss, backward, Adam,
 the output average, the per-step metrics and divergence checks), after a warm-up, in a fresh process so the
@@ -113,6 +114,14 @@ def measure(kind: str, preset: str, side: int, device: str, seconds: float, env:
     return {"kind": kind, "preset": preset, "side": side, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
+def median_round(rows: list[dict]) -> dict | None:
+    """The round with the median seconds per iteration, every round's seconds kept under "rounds"."""
+    timed = sorted((r for r in rows if "per_iter" in r), key=lambda r: r["per_iter"])
+    if not timed:
+        return rows[0] if rows else None
+    return {**timed[(len(timed) - 1) // 2], "rounds": [r["per_iter"] for r in rows if "per_iter" in r]}
+
+
 def exponent(rows: list[dict]) -> float | None:
     """Slope of log(seconds per iteration) against log(side): 2 means cost grows with the pixel count."""
     pts = [(r["side"], r["per_iter"]) for r in rows if "per_iter" in r and r["side"] >= 128]
@@ -129,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset-side", type=int, default=128)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--seconds", type=float, default=15.0, help="time spent per measurement")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; the median is shown")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference-style loop")
     parser.add_argument("--json", default="speed.json", help="where to write every number")
     args = parser.parse_args(argv)
@@ -145,19 +155,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for side in sizes:
-        row = measure("engine", "paper", side, args.device, args.seconds)
+        rounds: dict[str, list[dict]] = {"engine": [], "reference": [], "kept": []}
+        for _ in range(args.rounds):  # interleaved, so a drift in the machine's pace reaches all three alike
+            rounds["engine"].append(measure("engine", "paper", side, args.device, args.seconds))
+            if not args.no_reference:
+                rounds["reference"].append(measure("reference", "paper", side, args.device, args.seconds))
+                if on_cpu:  # the same loop with the allocator setting the engine makes: what is left of the gain
+                    rounds["kept"].append(measure("reference", "paper", side, args.device, args.seconds, env=KEPT))
+        row, ref, kept = (median_round(rounds[k]) for k in ("engine", "reference", "kept"))
         paper.append(row)
-        ref = kept = None
-        if not args.no_reference:
-            ref = measure("reference", "paper", side, args.device, args.seconds)
-            reference.append(ref)
-            if on_cpu:  # the same loop with the allocator setting the engine makes: what is left of the gain
-                kept = measure("reference", "paper", side, args.device, args.seconds, env=KEPT)
-                reference_kept.append(kept)
+        reference += [ref] if ref else []
+        reference_kept += [kept] if kept else []
         print(_line("paper", row, ref, kept), flush=True)
     presets = []
     for name in (p for p in args.presets.split(",") if p):
-        row = measure("engine", name, args.preset_side, args.device, args.seconds)
+        row = median_round(
+            [measure("engine", name, args.preset_side, args.device, args.seconds) for _ in range(args.rounds)]
+        )
         presets.append(row)
         print(_line(name, row, None), flush=True)
     slope = exponent(paper)

@@ -157,3 +157,17 @@ def test_gpu_variants_run_on_a_cpu_and_compare_with_the_bare_loop(tmp_path, caps
     line = next(ln for ln in capsys.readouterr().out.splitlines() if "| channels-last |" in ln)
     cells = [c.strip() for c in line.strip("|").split("|")]
     assert float(cells[4]) == pytest.approx(rows["channels-last"]["ms"] / rows["base"]["ms"], abs=0.01)
+
+
+def test_speed_shows_the_median_round_and_keeps_them_all(speed):
+    rows = [
+        {"per_iter": 3.0, "peak_mib": 1},
+        {"error": "killed"},
+        {"per_iter": 1.0, "peak_mib": 2},
+        {"per_iter": 2.0, "peak_mib": 3},
+    ]
+    row = speed.median_round(rows)
+    assert row["per_iter"] == 2.0 and row["peak_mib"] == 3 and row["rounds"] == [3.0, 1.0, 2.0]
+    assert speed.median_round([{"per_iter": 1.0}, {"per_iter": 5.0}])["per_iter"] == 1.0  # the lower of two
+    assert speed.median_round([{"error": "killed"}]) == {"error": "killed"}
+    assert speed.median_round([]) is None
