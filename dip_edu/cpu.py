@@ -65,7 +65,7 @@ def limit_threads(root: Path | None = None) -> int:
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 KEEP_BELOW = 1 << 30  # blocks below 1 GiB come from the heap and are reused: a 512×512 map of 128 channels is 128 MiB
 KEEP_FREE = 2**31 - 1  # free memory the heap keeps (mallopt takes an int): a 512×512 step frees more than 1 GiB
-FALLBACK = 32 << 20  # the most that glibc releases before 2.35 accept
+FALLBACK = 32 << 20  # the cap some glibc versions put on the threshold (HEAP_MAX_SIZE / 2 on 64-bit)
 MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")  # a setting the user made is left alone
 
 
@@ -81,6 +81,7 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 def _user_tuned() -> bool:
+    """Whether the user set malloc's thresholds themselves, in the environment glibc reads at start-up."""
     tunables = os.environ.get("GLIBC_TUNABLES", "")
     return any(os.environ.get(key) for key in MALLOC_ENV) or "threshold" in tunables
 
