@@ -171,3 +171,13 @@ def test_speed_shows_the_median_round_and_keeps_them_all(speed):
     assert speed.median_round([{"per_iter": 1.0}, {"per_iter": 5.0}])["per_iter"] == 1.0  # the lower of two
     assert speed.median_round([{"error": "killed"}]) == {"error": "killed"}
     assert speed.median_round([]) is None
+
+
+def test_curve_table_compares_the_two_loops_at_every_step_asked():
+    curve = _script("curve")
+    engine = {"psnr": [10.0, 12.0, 14.0], "psnr_ema": [9.0, 10.0, 11.0]}
+    reference = {"psnr": [10.0, 11.5, 14.5], "psnr_ema": [9.0, 10.5, 11.2]}
+    rows = curve.table(engine, reference, every=2)
+    assert rows[2] == "| 2 | 12.00 | 11.50 | +0.50 | 10.00 | 10.50 | -0.50 |"
+    assert rows[3] == "| 3 | 14.00 | 14.50 | -0.50 | 11.00 | 11.20 | -0.20 |"
+    assert rows[-1].endswith("over 3 iterations: 0.50 dB")
