@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dip_edu import cpu
+
 CHILD = r"""
 import json, sys, time, warnings
 import numpy as np, torch
@@ -99,8 +101,8 @@ def network(name: str):
     return CANDIDATES[name]
 
 
-# glibc's settings for the reference loop that `dip.fit` makes itself on a CPU (dip_edu/cpu.py: freed memory reused)
-KEPT = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1)}
+# glibc's settings for the reference loop, the ones `dip.fit` makes itself on a CPU (freed memory reused)
+KEPT = dict(zip(cpu.MALLOC_ENV, (str(cpu.KEEP_BELOW), str(cpu.KEEP_FREE)), strict=True))
 
 
 def measure(kind: str, preset: str, side: int, device: str, seconds: float, env: dict | None = None) -> dict:
@@ -199,8 +201,8 @@ def _line(name: str, row: dict, ref: dict | None, kept: dict | None = None) -> s
     if "error" in row:
         return f"| {name} | {row['side']} | failed: {row['error']} | | | | | | |"
     per = row["per_iter"]
-    cells = [name, row["side"], _seconds(per), f"{row['peak_mib']:.0f}", *_against(per, ref)]
-    cells.insert(6, f"{per * 8000 / 60:.1f} min")
+    minutes = f"{per * 8000 / 60:.1f} min"
+    cells = [name, row["side"], _seconds(per), f"{row['peak_mib']:.0f}", *_against(per, ref), minutes]
     return "| " + " | ".join(str(c) for c in cells + _against(per, kept)) + " |"
 
 
