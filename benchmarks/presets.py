@@ -61,10 +61,20 @@ CANDIDATES: dict[str, NetSpec] = {
     "n16x5-skip16-in8-nearest": NetSpec(
         down=(16,) * 5, up=(16,) * 5, skip=(16,) * 5, input_depth=8, upsample="nearest"
     ),
+    # Fifth round, 50 % pixels: `lesson-pixels` with the paper's 32-channel input, and with its bilinear
+    # upsampling (nearest won at width 16; not yet measured at this width).
+    "n32to128-in32-nearest": NetSpec(
+        down=(32, 32, 64, 64, 128), up=(32, 32, 64, 64, 128), input_depth=32, upsample="nearest"
+    ),
+    "n32to128-in8": NetSpec(down=(32, 32, 64, 64, 128), up=(32, 32, 64, 64, 128), input_depth=8),
+    "n32to128-in32": NetSpec(down=(32, 32, 64, 64, 128), up=(32, 32, 64, 64, 128), input_depth=32),
 }
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
 # Candidates that change the optimiser rather than the network: name -> (network, learning rate for every task).
-LEARNING_RATES: dict[str, tuple[str, float]] = {"n16x5-in8-nearest-lr0.02": ("n16x5-in8-nearest", 0.02)}
+LEARNING_RATES: dict[str, tuple[str, float]] = {
+    "n16x5-in8-nearest-lr0.02": ("n16x5-in8-nearest", 0.02),
+    "n32to128-in32-nearest-lr0.005": ("n32to128-in32-nearest", 0.005),
+}
 NETWORKS.update({name: NETWORKS[net] for name, (net, _) in LEARNING_RATES.items()})
 
 
