@@ -79,9 +79,13 @@ def test_the_lesson_preset_is_the_narrow_one_and_far_cheaper_than_the_paper():
     assert nets.count_params(nets.build("lesson")) * 40 < nets.count_params(nets.build("paper"))
 
 
-def test_each_task_has_a_lesson_network_and_text_and_dropped_pixels_get_the_wider_one():
+def test_each_task_has_a_lesson_network_and_text_and_dropped_pixels_get_wider_ones():
     assert nets.lesson_for("denoise") == nets.lesson_for("inpaint-region") == nets.lesson_for("sr") == "lesson"
-    assert nets.lesson_for("inpaint-text") == nets.lesson_for("inpaint-pixels") == "lesson-pixels"
-    wide, narrow = nets.spec("lesson-pixels"), nets.spec("lesson")
-    assert wide.depth == narrow.depth and wide.upsample == narrow.upsample == "nearest"
-    assert min(wide.down) > max(narrow.down) and wide.input_depth == narrow.input_depth
+    assert nets.lesson_for("inpaint-text") == "lesson-text" and nets.lesson_for("inpaint-pixels") == "lesson-pixels"
+    text, pixels, narrow = nets.spec("lesson-text"), nets.spec("lesson-pixels"), nets.spec("lesson")
+    assert text.depth == pixels.depth == narrow.depth and text.upsample == narrow.upsample == "nearest"
+    assert min(text.down) > max(narrow.down) and text.input_depth == narrow.input_depth
+    # Dropped pixels: the same widths as text, with the paper's input depth and upsampling (the search's choice).
+    paper = nets.spec("paper")
+    assert pixels.down == text.down and pixels.up == text.up and pixels.skip == text.skip
+    assert (pixels.input_depth, pixels.upsample) == (paper.input_depth, paper.upsample) == (32, "bilinear")

@@ -73,6 +73,8 @@ def test_the_network_follows_the_task_unless_the_learner_chose_one():
     assert mine.preset.value == "lesson"
     mine.task.value = "inpaint-pixels"
     assert mine.preset.value == "lesson-pixels"
+    mine.task.value = "inpaint-text"
+    assert mine.preset.value == "lesson-text"
     mine.task.value = "denoise"
     assert mine.preset.value == "lesson"
     mine.preset.value = "tiny"  # the learner's own choice stays through task changes
