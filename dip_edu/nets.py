@@ -61,6 +61,9 @@ ACTIVATIONS = {
     "elu": lambda: nn.ELU(inplace=True),
 }
 
+# The two wider lesson networks share their widths: 32 channels at the two finest scales widening to 128.
+_WIDE = NetSpec(down=(32, 32, 64, 64, 128), up=(32, 32, 64, 64, 128), skip=(4,) * 5, input_depth=8, upsample="nearest")
+
 PRESETS: dict[str, NetSpec] = {
     # The network of the paper's denoising, inpainting and super-resolution experiments.
     "paper": NetSpec(),
@@ -73,16 +76,12 @@ PRESETS: dict[str, NetSpec] = {
     # 32 channels at the two finest scales widening to 128, nearest upsampling; chosen by the same search. It
     # matches the paper network on text (0.5 dB above on average, 0.1 on the worst crop) at about 1/5 of its
     # cost per iteration.
-    "lesson-text": NetSpec(
-        down=(32, 32, 64, 64, 128), up=(32, 32, 64, 64, 128), skip=(4,) * 5, input_depth=8, upsample="nearest"
-    ),
+    "lesson-text": _WIDE,
     # The lessons' network for dropped pixels: the same widths with the paper's 32-channel input and bilinear
     # upsampling. With nearest upsampling every network searched stalled 0.6 dB or more below the paper
     # network on 50 % pixels on average (1.7 or more on the hardest crop); with bilinear this one keeps
     # climbing, to within 0.4 dB on every crop (0.1 below on average), but needs about 7000 iterations.
-    "lesson-pixels": NetSpec(
-        down=(32, 32, 64, 64, 128), up=(32, 32, 64, 64, 128), skip=(4,) * 5, input_depth=32, upsample="bilinear"
-    ),
+    "lesson-pixels": replace(_WIDE, input_depth=32, upsample="bilinear"),
     # The first lesson network (before the search): narrow fine scales widening to 128 at the coarsest.
     "lesson-wide": NetSpec(down=(16, 32, 64, 64, 128), up=(16, 32, 64, 64, 128), skip=(4,) * 5),
     # For tests: three scales of 8 channels; seconds, not minutes.
