@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 import dip_edu as dip
 from dip_edu.errors import DipNotice
@@ -73,6 +74,15 @@ CANDIDATES.update(
         "n32to128-in32": replace(_N32TO128, input_depth=32, upsample="bilinear"),
     }
 )
+# Sixth round, 50 % pixels: the bilinear upsampling and 32-channel input that won the fifth round, on cheaper
+# widths (text runs the third and fourth rounds' cheaper nearest networks, and `n32to128-in8`, bilinear).
+CANDIDATES.update(
+    {
+        "n16x5-in32": NetSpec(down=(16,) * 5, up=(16,) * 5, input_depth=32),
+        "n16to128-in32": replace(CANDIDATES["n16to128-in8-nearest"], input_depth=32, upsample="bilinear"),
+        "n24to128-in32": replace(CANDIDATES["n24to128-in8-nearest"], input_depth=32, upsample="bilinear"),
+    }
+)
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
 # Candidates that change the optimiser rather than the network: name -> (network, learning rate for every task).
 LEARNING_RATES: dict[str, tuple[str, float]] = {
@@ -106,6 +116,7 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
         "task": task,
         "image": image,
         "iters": run.iters,
+        "device": run.config["device"],
         "s_per_iter": steady,
         "best": float(h["psnr"][best]),
         "best_iter": int(h["iter"][best]),
@@ -223,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", default="presets.json")
+    parser.add_argument(
+        "--strict-fp32",
+        action="store_true",
+        help="on a GPU, convolutions in strict float32 as on a CPU (PyTorch's default there is TF32)",
+    )
     parser.add_argument("--speed", help="benchmarks/speed.py JSON: seconds per iteration measured alone")
     parser.add_argument("--table", action="store_true", help="print the tables from --json and stop")
     args = parser.parse_args(argv)
@@ -230,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in NETWORKS]
     if unknown:
         parser.error(f"unknown network {unknown[0]!r}; choose from: {', '.join(NETWORKS)}")
+    if args.strict_fp32:
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     out = Path(args.json)
     rows: list[dict] = json.loads(out.read_text())["rows"] if out.exists() else []
     started = time.perf_counter()

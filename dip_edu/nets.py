@@ -72,15 +72,15 @@ PRESETS: dict[str, NetSpec] = {
     # nearest upsampling (which fitted faster and restored better than bilinear at this width); about 10×
     # faster per iteration than `paper` at 128×128.
     "lesson": NetSpec(down=(16,) * 5, up=(16,) * 5, skip=(4,) * 5, input_depth=8, upsample="nearest"),
-    # The lessons' network for inpainting text, where the narrow one stays 1.2 dB below the paper's on average:
-    # 32 channels at the two finest scales widening to 128, nearest upsampling; chosen by the same search. It
-    # matches the paper network on text (0.5 dB above on average, 0.1 on the worst crop) at about 1/5 of its
-    # cost per iteration.
+    # The lessons' network for inpainting text, where the narrow one stays 2.7 dB below the paper's on average
+    # (both given 8000 iterations): 32 channels at the two finest scales widening to 128, nearest upsampling;
+    # chosen by the same search. The closest to the paper network on text of every network searched (0.9 dB
+    # below on average, 1.5 on the worst crop) at about 1/5 of its cost per iteration.
     "lesson-text": _WIDE,
     # The lessons' network for dropped pixels: the same widths with the paper's 32-channel input and bilinear
-    # upsampling. With nearest upsampling every network searched stalled 0.6 dB or more below the paper
-    # network on 50 % pixels on average (1.7 or more on the hardest crop); with bilinear this one keeps
-    # climbing, to within 0.4 dB on every crop (0.1 below on average), but needs about 7000 iterations.
+    # upsampling. With nearest upsampling every network searched stalled 1 dB or more below the paper network
+    # on 50 % pixels on average; with bilinear this one keeps climbing, to 0.3 dB below it on average (0.6 on
+    # the worst crop), but needs about 7000 iterations.
     "lesson-pixels": replace(_WIDE, input_depth=32, upsample="bilinear"),
     # The first lesson network (before the search): narrow fine scales widening to 128 at the coarsest.
     "lesson-wide": NetSpec(down=(16, 32, 64, 64, 128), up=(16, 32, 64, 64, 128), skip=(4,) * 5),

@@ -103,9 +103,22 @@ def test_presets_table_prints_from_a_saved_search(presets, tmp_path, capsys):
     assert "| n16x5-in8-nearest | inpaint 50% pixels | -0.20, -0.20 |" in out
 
 
+def test_the_shipped_gpu_search_gives_the_numbers_the_docs_quote(presets, capsys):
+    # benchmarks/results/presets-h100.json: the paper network given 8000 iterations on text and 50 % pixels,
+    # and the sixth round's candidates; docs/performance.md quotes these lines
+    path = ROOT / "benchmarks" / "results" / "presets-h100.json"
+    assert presets.main(["--table", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| paper | inpaint text | 0.010 | 38.38 | 7858 |" in out
+    assert "| paper | inpaint 50% pixels | 0.008 | 32.86 | 7699 |" in out
+    assert "| n24to128-in32 | inpaint 50% pixels | -0.44, -0.85 |" in out
+    rows = json.loads(path.read_text())["rows"]
+    assert {r["device"] for r in rows} == {"cuda"} and all(r["iters"] == 8000 for r in rows)
+
+
 def test_presets_fit_one_returns_what_the_tables_read(presets):
     row = presets.fit_one("n16x5-in8-nearest", "inpaint 50% pixels", "coffee", 20, "cpu")
-    assert row["iters"] == 20 and 1 <= row["best_iter"] <= 20
+    assert row["iters"] == 20 and 1 <= row["best_iter"] <= 20 and row["device"] == "cpu"
     assert len(row["curve"]) == 2 and math.isfinite(row["best"]) and row["s_per_iter"] > 0
 
 

@@ -25,10 +25,14 @@ def test_a_cuda_graph_fits_as_launching_each_kernel_does(astronaut64):
     assert np.isclose(graphed.history["loss"][0], eager.history["loss"][0], rtol=1e-6)
     assert np.allclose(graphed.history["loss"][:10], eager.history["loss"][:10], rtol=1e-2)
     # one iteration's PSNR jumps by up to 0.8 dB between two runs of either kind here (cuDNN's rounding
-    # above); the output average and the last hundred iterations' mean are what the curve is compared by
+    # above; a snapshot's output at iteration 100 differed by 0.44 dB on an H100); the output average and the
+    # last hundred iterations' mean are what the curve is compared by
     assert abs(graphed.history["psnr_ema"][-1] - eager.history["psnr_ema"][-1]) < 0.3
     assert abs(graphed.history["psnr"][-100:].mean() - eager.history["psnr"][-100:].mean()) < 0.3
-    assert abs(graphed.snapshots[0].psnr - eager.snapshots[0].psnr) < 0.3
+    assert abs(graphed.snapshots[0].psnr_ema - eager.snapshots[0].psnr_ema) < 0.3
+    for run in (graphed, eager):  # the snapshot holds the live average of its own iteration, graph or not
+        assert run.snapshots[0].iter == 100
+        assert abs(run.snapshots[0].psnr_ema - run.history["psnr_ema"][99]) < 1e-3
     assert graphed.history["psnr"][-1] > graphed.history["psnr"][0] + 3  # it fitted, not replayed a no-op
 
 
