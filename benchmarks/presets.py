@@ -81,6 +81,8 @@ CANDIDATES.update(
         "n16x5-in32": NetSpec(down=(16,) * 5, up=(16,) * 5, input_depth=32),
         "n16to128-in32": replace(CANDIDATES["n16to128-in8-nearest"], input_depth=32, upsample="bilinear"),
         "n24to128-in32": replace(CANDIDATES["n24to128-in8-nearest"], input_depth=32, upsample="bilinear"),
+        # text, where the paper network's lead is late and the finest scales are what it has more of
+        "n64to128-in8-nearest": replace(_N32TO128, down=(64, 64, 64, 64, 128), up=(64, 64, 64, 64, 128)),
     }
 )
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
