@@ -75,10 +75,10 @@ CANDIDATES.update(
     }
 )
 # Sixth round, 50 % pixels: the bilinear upsampling and 32-channel input that won the fifth round, on cheaper
-# widths (text runs the third and fourth rounds' cheaper nearest networks, and `n32to128-in8`, bilinear).
+# widths (text ran the third and fourth rounds' cheaper nearest networks, and `n32to128-in32`).
 CANDIDATES.update(
     {
-        "n16x5-in32": NetSpec(down=(16,) * 5, up=(16,) * 5, input_depth=32),
+        "n16x5-in32": replace(CANDIDATES["n16x5-in8"], input_depth=32),
         "n16to128-in32": replace(CANDIDATES["n16to128-in8-nearest"], input_depth=32, upsample="bilinear"),
         "n24to128-in32": replace(CANDIDATES["n24to128-in8-nearest"], input_depth=32, upsample="bilinear"),
         # text, where the paper network's lead is late and the finest scales are what it has more of
