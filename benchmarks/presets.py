@@ -85,6 +85,16 @@ CANDIDATES.update(
         "n64to128-in8-nearest": replace(_N32TO128, down=(64, 64, 64, 64, 128), up=(64, 64, 64, 64, 128)),
     }
 )
+# Seventh round: which of the wider text network's scales carry its gain (only the finest at 64, or the coarser
+# ones at 128 too), and the same widening for dropped pixels with the bilinear upsampling that won there.
+_N64TO128 = CANDIDATES["n64to128-in8-nearest"]
+CANDIDATES.update(
+    {
+        "n64-32to128-in8-nearest": replace(_N32TO128, down=(64, 32, 64, 64, 128), up=(64, 32, 64, 64, 128)),
+        "n64to128x3-in8-nearest": replace(_N64TO128, down=(64, 64, 128, 128, 128), up=(64, 64, 128, 128, 128)),
+        "n64to128-in32": replace(_N64TO128, input_depth=32, upsample="bilinear"),
+    }
+)
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
 # Candidates that change the optimiser rather than the network: name -> (network, learning rate for every task).
 LEARNING_RATES: dict[str, tuple[str, float]] = {

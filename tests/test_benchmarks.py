@@ -116,6 +116,21 @@ def test_the_shipped_gpu_search_gives_the_numbers_the_docs_quote(presets, capsys
     assert {r["device"] for r in rows} == {"cuda"} and all(r["iters"] == 8000 for r in rows)
 
 
+def test_the_shipped_cpu_search_gives_the_numbers_the_docs_quote(presets, capsys):
+    # benchmarks/results/presets-cpu.json: the wider CPU candidates of the sixth and seventh rounds beside
+    # `lesson-pixels`'s fits and the paper network's 8000-iteration rows; docs/performance.md quotes these lines
+    path = ROOT / "benchmarks" / "results" / "presets-cpu.json"
+    speed = ROOT / "benchmarks" / "results" / "speed-intel-128-seventh.json"
+    assert presets.main(["--table", "--json", str(path), "--speed", str(speed)]) == 0
+    out = capsys.readouterr().out
+    assert "| n64to128-in32 | inpaint 50% pixels | +0.13, -0.18 | 0.40, 0.43 | 0.21, 0.27 |" in out
+    assert "| n64to128-in8-nearest | inpaint text | -0.54, -0.64 | 0.37, 0.38 |" in out
+    assert "| n32to128-in32 | inpaint 50% pixels | -0.33, -0.63 |" in out
+    rows = json.loads(path.read_text())["rows"]
+    assert {r["device"] for r in rows if r["network"] != "paper"} == {"cpu"}
+    assert all(r["iters"] == 8000 for r in rows)
+
+
 def test_presets_fit_one_returns_what_the_tables_read(presets):
     row = presets.fit_one("n16x5-in8-nearest", "inpaint 50% pixels", "coffee", 20, "cpu")
     assert row["iters"] == 20 and 1 <= row["best_iter"] <= 20 and row["device"] == "cpu"
