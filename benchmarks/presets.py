@@ -93,6 +93,9 @@ CANDIDATES.update(
         "n64-32to128-in8-nearest": replace(_N32TO128, down=(64, 32, 64, 64, 128), up=(64, 32, 64, 64, 128)),
         "n64to128x3-in8-nearest": replace(_N64TO128, down=(64, 64, 128, 128, 128), up=(64, 64, 128, 128, 128)),
         "n64to128-in32": replace(_N64TO128, input_depth=32, upsample="bilinear"),
+        # and, on text, the wider network's input and upsampling
+        "n64to128-in32-nearest": replace(_N64TO128, input_depth=32),
+        "n64to128-in8": replace(_N64TO128, upsample="bilinear"),
     }
 )
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
