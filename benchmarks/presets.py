@@ -2,6 +2,7 @@
 
     python benchmarks/presets.py                         # every candidate and the paper network
     python benchmarks/presets.py --only n16x5-in8,paper --iters 8000 --json presets.json
+    python benchmarks/presets.py --table --json cpu.json --paper-from gpu.json --speed speed.json --minutes 2,4,8
 
 Each network is fitted to denoising (σ=25), text inpainting and 50 % random-pixel inpainting on 128×128
 centre crops of bundled images. Per network and task it records the best PSNR against the clean image, the
@@ -226,6 +227,37 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
     return "\n".join(lines)
 
 
+def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]) -> str:
+    """What each network reaches in a lesson's minutes: its best PSNR within each budget against the paper network's.
+
+    Each cell is the mean and worst, over the crops, of the best PSNR a network's stored curve reaches within
+    the budget minus the paper network's best over its whole run on the same crop (so the paper network's own
+    line says how far it still is from its best). "≥" marks a run that ended before the budget did: its best
+    within the run is a floor on its best within the budget. Seconds are iterations times `pace` (marked "own
+    clock" where `pace` lacks the network), else each run's own clock, as in `verdict`.
+    """
+    paper = {(r["task"], r["image"]): r for r in rows if r["network"] == "paper"}
+    heads = " | ".join(f"{m:g} min" for m in minutes)
+    lines = [f"| network | task | s/iter | crops | {heads} |", "|---|---|---|---|" + "---|" * len(minutes)]
+    for name in NETWORKS:
+        for task in TASKS:
+            mine = [r for r in rows if r["network"] == name and r["task"] == task and "curve" in r]
+            pairs = [(r, paper[(task, r["image"])]) for r in mine if (task, r["image"]) in paper]
+            if not pairs:
+                continue
+            own = pace is None or name not in pace  # no pace measured alone: the runs' own clock, and say so
+            per = float(np.mean([r["s_per_iter"] for r, _ in pairs])) if own else pace[name]
+            cells = []
+            for m in minutes:
+                iters = int(m * 60 / per)  # the iterations the budget buys
+                gaps = [max(r["curve"][: iters // CURVE_STEP + 1]) - p["best"] for r, p in pairs]
+                floor = "≥ " if any(r["iters"] < iters for r, _ in pairs) else ""
+                cells.append(f"{floor}{np.mean(gaps):+.2f}, {min(gaps):+.2f}")
+            clock = " (own clock)" if own and pace is not None else ""
+            lines.append(f"| {name} | {task} | {per:.3f}{clock} | {len(pairs)} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def pace_from(path: str) -> dict[str, float]:
     """Seconds per iteration at 128×128 by network name, from benchmarks/speed.py's JSON."""
     data = json.loads(Path(path).read_text())
@@ -256,11 +288,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--speed", help="benchmarks/speed.py JSON: seconds per iteration measured alone")
     parser.add_argument("--table", action="store_true", help="print the tables from --json and stop")
+    parser.add_argument(
+        "--paper-from",
+        help="take the paper network's rows from this saved search instead of fitting it (they replace any in --json)",
+    )
+    parser.add_argument(
+        "--minutes", default="", help="comma-separated budgets: also print each network's best within them"
+    )
     args = parser.parse_args(argv)
     names = [n for n in (args.only.split(",") if args.only else NETWORKS) if n]
     unknown = [n for n in names if n not in NETWORKS]
     if unknown:
         parser.error(f"unknown network {unknown[0]!r}; choose from: {', '.join(NETWORKS)}")
+    try:
+        minutes = [float(m) for m in args.minutes.split(",") if m]
+    except ValueError:
+        parser.error(f"--minutes takes numbers separated by commas, not {args.minutes!r}")
+    if any(m <= 0 for m in minutes):
+        parser.error("--minutes takes budgets above zero")
+    reference: list[dict] = []
+    if args.paper_from:
+        if not Path(args.paper_from).exists():
+            parser.error(f"--paper-from: no saved search at {args.paper_from}")
+        reference = [r for r in json.loads(Path(args.paper_from).read_text())["rows"] if r["network"] == "paper"]
+        names = [n for n in names if n != "paper"]  # the reference comes from the file
     if args.strict_fp32:
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     out = Path(args.json)
@@ -281,10 +332,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"end {row['end']:.2f}, {row['s_per_iter']:.3f} s/iter",
                     flush=True,
                 )
+    if reference:
+        rows = [r for r in rows if r["network"] != "paper"] + reference
+    pace = pace_from(args.speed) if args.speed else None
     print()
     print(table(rows))
     print()
-    print(verdict(rows, pace_from(args.speed) if args.speed else None))
+    print(verdict(rows, pace))
+    if minutes:
+        print()
+        print(within(rows, pace, minutes))
     if not args.table:
         print(f"\n{time.perf_counter() - started:.0f} s; wrote {out}")
     return 0

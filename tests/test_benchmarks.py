@@ -93,6 +93,25 @@ def test_pace_reads_the_speed_json_under_candidate_names(presets, tmp_path):
     assert "tiny" not in pace
 
 
+def test_within_gives_the_best_a_budget_buys_against_the_paper_networks_best(presets):
+    name = "n16x5-in8-nearest"
+    rows = [
+        _row("paper", "astronaut", 31.0, 991, [25.0] * 99 + [31.0]),
+        _row("paper", "coffee", 32.0, 491, [25.0] * 49 + [32.0]),
+        _row(name, "astronaut", 30.8, 21, [30.0, 30.6, 30.8]),
+        _row(name, "coffee", 31.0, 1, [31.0, 30.0, 29.0]),
+    ]
+    # 1 minute buys 60/0.5 = 120 paper iterations (its curve up to index 12) and 60/2 = 30 of the candidate's, its
+    # whole runs; 10 minutes buy more than either ran, so their bests within the runs are floors ("≥")
+    lines = presets.within(rows, {"paper": 0.5, name: 2.0}, [1, 10]).splitlines()
+    assert lines[0] == "| network | task | s/iter | crops | 1 min | 10 min |"
+    assert f"| {name} | inpaint 50% pixels | 2.000 | 2 | -0.60, -1.00 | ≥ -0.60, -1.00 |" in lines
+    assert "| paper | inpaint 50% pixels | 0.500 | 2 | -6.50, -7.00 | ≥ +0.00, +0.00 |" in lines
+    # a budget short of the first stored point after the start still reads the start
+    line = presets.within(rows, {"paper": 0.5, name: 2.0}, [0.1]).splitlines()[2]
+    assert line == f"| {name} | inpaint 50% pixels | 2.000 | 2 | -1.00, -1.00 |"
+
+
 def test_presets_table_prints_from_a_saved_search(presets, tmp_path, capsys):
     rows = [_row("paper", "coffee", 32.0, 100, [32.0]), _row("n16x5-in8-nearest", "coffee", 31.8, 50, [31.8])]
     path = tmp_path / "presets.json"
@@ -101,6 +120,19 @@ def test_presets_table_prints_from_a_saved_search(presets, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| paper | inpaint 50% pixels | 1.000 | 32.00 | 100 |" in out
     assert "| n16x5-in8-nearest | inpaint 50% pixels | -0.20, -0.20 |" in out
+    # the reference from another saved search replaces the file's own paper rows, in every table
+    other = tmp_path / "reference.json"
+    other.write_text(json.dumps({"rows": [_row("paper", "coffee", 33.0, 100, [33.0])]}))
+    assert presets.main(["--table", "--json", str(path), "--paper-from", str(other), "--minutes", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| paper | inpaint 50% pixels | 1.000 | 33.00 | 100 |" in out and "32.00" not in out
+    assert "| n16x5-in8-nearest | inpaint 50% pixels | -1.20, -1.20 |" in out
+    assert "| n16x5-in8-nearest | inpaint 50% pixels | 1.000 | 1 | ≥ -1.20, -1.20 |" in out
+    for bad in (["--minutes", "two"], ["--minutes", "0"], ["--paper-from", str(tmp_path / "none.json")]):
+        with pytest.raises(SystemExit) as stop:
+            presets.main(["--table", "--json", str(path), *bad])
+        assert stop.value.code == 2
+    assert json.loads(path.read_text())["rows"] == rows  # printing tables writes nothing
 
 
 def test_the_shipped_gpu_search_gives_the_numbers_the_docs_quote(presets, capsys):
@@ -120,15 +152,16 @@ def test_the_shipped_cpu_search_gives_the_numbers_the_docs_quote(presets, capsys
     # benchmarks/results/presets-cpu.json: the wider CPU candidates of the sixth and seventh rounds beside
     # `lesson-pixels`'s fits and the paper network's 8000-iteration rows; docs/performance.md quotes these lines
     path = ROOT / "benchmarks" / "results" / "presets-cpu.json"
+    paper = ROOT / "benchmarks" / "results" / "presets-h100.json"
     speed = ROOT / "benchmarks" / "results" / "speed-intel-128-seventh.json"
-    assert presets.main(["--table", "--json", str(path), "--speed", str(speed)]) == 0
+    assert presets.main(["--table", "--json", str(path), "--paper-from", str(paper), "--speed", str(speed)]) == 0
     out = capsys.readouterr().out
     assert "| n64to128-in32 | inpaint 50% pixels | +0.13, -0.18 | 0.40, 0.43 | 0.21, 0.27 |" in out
     assert "| n64to128-in8-nearest | inpaint text | -0.54, -0.64 | 0.37, 0.38 |" in out
     assert "| n32to128-in32 | inpaint 50% pixels | -0.33, -0.63 |" in out
     rows = json.loads(path.read_text())["rows"]
-    assert {r["device"] for r in rows if r["network"] != "paper"} == {"cpu"}
-    assert all(r["iters"] == 8000 for r in rows)
+    assert {r["device"] for r in rows} == {"cpu"} and all(r["iters"] == 8000 for r in rows)
+    assert "paper" not in {r["network"] for r in rows}  # the reference lives in presets-h100.json alone
 
 
 def test_presets_fit_one_returns_what_the_tables_read(presets):
