@@ -72,10 +72,10 @@ PRESETS: dict[str, NetSpec] = {
     # nearest upsampling (which fitted faster and restored better than bilinear at this width); about 10×
     # faster per iteration than `paper` at 128×128.
     "lesson": NetSpec(down=(16,) * 5, up=(16,) * 5, skip=(4,) * 5, input_depth=8, upsample="nearest"),
-    # The lessons' network for inpainting text, where the narrow one stays 2.7 dB below the paper's on average
-    # (both given 8000 iterations): 32 channels at the two finest scales widening to 128, nearest upsampling;
-    # chosen by the same search. The closest to the paper network on text of every network searched (0.9 dB
-    # below on average, 1.5 on the worst crop) at about 1/5 of its cost per iteration.
+    # The lessons' network for inpainting text, where the narrow one stays about 3 dB below the paper's on
+    # average (both given 8000 iterations): 32 channels at the two finest scales widening to 128, nearest
+    # upsampling; chosen by the same search. About 1 dB below the paper network on average at about 1/5 of its
+    # cost per iteration, and the best network searched within the 2 minutes a lesson gives text on a CPU.
     "lesson-text": _WIDE,
     # The lessons' network for dropped pixels: the same widths with the paper's 32-channel input and bilinear
     # upsampling. With nearest upsampling every network searched stalled 1 dB or more below the paper network

@@ -159,9 +159,25 @@ def test_the_shipped_cpu_search_gives_the_numbers_the_docs_quote(presets, capsys
     assert "| n64to128-in32 | inpaint 50% pixels | +0.13, -0.18 | 0.40, 0.43 | 0.21, 0.27 |" in out
     assert "| n64to128-in8-nearest | inpaint text | -0.54, -0.64 | 0.37, 0.38 |" in out
     assert "| n32to128-in32 | inpaint 50% pixels | -0.33, -0.63 |" in out
+    assert "| n32to128-in8-nearest | inpaint text | -1.17, -1.92 |" in out  # the eighth round's refit
     rows = json.loads(path.read_text())["rows"]
     assert {r["device"] for r in rows} == {"cpu"} and all(r["iters"] == 8000 for r in rows)
     assert "paper" not in {r["network"] for r in rows}  # the reference lives in presets-h100.json alone
+
+
+def test_the_shipped_cpu_search_gives_the_budgets_the_docs_quote(presets, capsys):
+    # docs/performance.md's eighth round: what each network reaches within a lesson's minutes
+    results = ROOT / "benchmarks" / "results"
+    args = ["--table", "--json", str(results / "presets-cpu.json"), "--paper-from", str(results / "presets-h100.json")]
+    args += ["--speed", str(results / "speed-intel-128-eighth.json"), "--minutes", "1,2,3,4,6,8,12"]
+    assert presets.main(args) == 0
+    out = capsys.readouterr().out
+    assert (
+        "| n32to128-in8-nearest | inpaint text | 0.041 | 3 | -5.01, -5.44 | -2.75, -3.10 | -1.80, -2.18 "
+        "| -1.47, -1.93 | ≥ -1.21, -1.93 |" in out
+    )
+    assert "| n64to128-in32 | inpaint 50% pixels | 0.073 | 3 | -3.28, -4.69 | -1.86, -2.68 | -1.07, -1.44 |" in out
+    assert "| paper | inpaint 50% pixels | 0.177 | 3 | -5.63, -8.16 |" in out
 
 
 def test_presets_fit_one_returns_what_the_tables_read(presets):
