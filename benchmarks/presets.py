@@ -104,6 +104,10 @@ NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
 LEARNING_RATES: dict[str, tuple[str, float]] = {
     "n16x5-in8-nearest-lr0.02": ("n16x5-in8-nearest", 0.02),
     "n32to128-in32-nearest-lr0.005": ("n32to128-in32-nearest", 0.005),
+    # Eighth round: a lesson's few minutes on a CPU end long before these networks peak; does a faster rate get
+    # `lesson-text` and `lesson-pixels` further within them?
+    "n32to128-in8-nearest-lr0.02": ("n32to128-in8-nearest", 0.02),
+    "n32to128-in32-lr0.02": ("n32to128-in32", 0.02),
 }
 NETWORKS.update({name: NETWORKS[net] for name, (net, _) in LEARNING_RATES.items()})
 
@@ -227,6 +231,26 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
     return "\n".join(lines)
 
 
+def _budgeted(rows: list[dict], pace: dict[str, float] | None):
+    """Per network and task with curves: (name, task, seconds per iteration, whether that is the runs' own
+    clock, [(run, the paper network's run on the same crop)])."""
+    paper = {(r["task"], r["image"]): r for r in rows if r["network"] == "paper"}
+    for name in NETWORKS:
+        for task in TASKS:
+            mine = [r for r in rows if r["network"] == name and r["task"] == task and "curve" in r]
+            pairs = [(r, paper[(task, r["image"])]) for r in mine if (task, r["image"]) in paper]
+            if not pairs:
+                continue
+            own = pace is None or name not in pace  # no pace measured alone: the runs' own clock
+            per = float(np.mean([r["s_per_iter"] for r, _ in pairs])) if own else pace[name]
+            yield name, task, per, own, pairs
+
+
+def _gaps(pairs: list[tuple[dict, dict]], iters: int) -> list[float]:
+    """Each crop's best PSNR within its first `iters` iterations minus the paper network's best on that crop."""
+    return [max(r["curve"][: iters // CURVE_STEP + 1]) - p["best"] for r, p in pairs]
+
+
 def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]) -> str:
     """What each network reaches in a lesson's minutes: its best PSNR within each budget against the paper network's.
 
@@ -236,26 +260,61 @@ def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]
     within the run is a floor on its best within the budget. Seconds are iterations times `pace` (marked "own
     clock" where `pace` lacks the network), else each run's own clock, as in `verdict`.
     """
-    paper = {(r["task"], r["image"]): r for r in rows if r["network"] == "paper"}
     heads = " | ".join(f"{m:g} min" for m in minutes)
     lines = [f"| network | task | s/iter | crops | {heads} |", "|---|---|---|---|" + "---|" * len(minutes)]
-    for name in NETWORKS:
-        for task in TASKS:
-            mine = [r for r in rows if r["network"] == name and r["task"] == task and "curve" in r]
-            pairs = [(r, paper[(task, r["image"])]) for r in mine if (task, r["image"]) in paper]
-            if not pairs:
-                continue
-            own = pace is None or name not in pace  # no pace measured alone: the runs' own clock, and say so
-            per = float(np.mean([r["s_per_iter"] for r, _ in pairs])) if own else pace[name]
-            cells = []
-            for m in minutes:
-                iters = int(m * 60 / per)  # the iterations the budget buys
-                gaps = [max(r["curve"][: iters // CURVE_STEP + 1]) - p["best"] for r, p in pairs]
-                floor = "≥ " if any(r["iters"] < iters for r, _ in pairs) else ""
-                cells.append(f"{floor}{np.mean(gaps):+.2f}, {min(gaps):+.2f}")
-            clock = " (own clock)" if own and pace is not None else ""
-            lines.append(f"| {name} | {task} | {per:.3f}{clock} | {len(pairs)} | {' | '.join(cells)} |")
+    for name, task, per, own, pairs in _budgeted(rows, pace):
+        cells = []
+        for m in minutes:
+            iters = int(m * 60 / per)  # the iterations the budget buys
+            gaps = _gaps(pairs, iters)
+            floor = "≥ " if any(r["iters"] < iters for r, _ in pairs) else ""
+            cells.append(f"{floor}{np.mean(gaps):+.2f}, {min(gaps):+.2f}")
+        clock = " (own clock)" if own and pace is not None else ""
+        lines.append(f"| {name} | {task} | {per:.3f}{clock} | {len(pairs)} | {' | '.join(cells)} |")
     return "\n".join(lines)
+
+
+def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str) -> list[str]:
+    """`within` as a figure: per task, each network's mean gap to the paper network's best against minutes.
+
+    One panel per task; a line per network fitted on every crop the paper network was, drawn up to the end of
+    its shortest run (no extrapolation), at `pace` (networks without one are left out when `pace` is given).
+    Returns the networks drawn, as "task: name".
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    crops = {}
+    for r in rows:
+        if r["network"] == "paper":
+            crops[r["task"]] = crops.get(r["task"], 0) + 1
+    found = [b for b in _budgeted(rows, pace) if not (b[3] and pace is not None) and len(b[4]) == crops[b[1]]]
+    tasks = [t for t in TASKS if any(b[1] == t for b in found)]
+    if not tasks:
+        raise ValueError("no network has a curve on every crop of the paper network's")
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False, sharey=True)
+    drawn = []
+    for ax, task in zip(axes[0], tasks, strict=True):
+        for name, _, per, _, pairs in (b for b in found if b[1] == task):
+            last = min(r["iters"] for r, _ in pairs)
+            iters = np.arange(1, last + 1, CURVE_STEP)
+            mean = [float(np.mean(_gaps(pairs, int(i)))) for i in iters]
+            label = next((p for p, spec in dip.PRESETS.items() if spec == NETWORKS[name] and name in CANDIDATES), name)
+            ax.plot(iters * per / 60, mean, label=f"{label} ({per:.3f} s/iter)", lw=2 if label != name else 1.2)
+            drawn.append(f"{task}: {name}")
+        ax.axhline(-MARGIN_DB, color="grey", ls="--", lw=1)
+        ticks = [0.25, 0.5, 1, 2, 4, 8, 16, 32]
+        ax.set(title=task, xlabel="minutes (iterations × s/iter)", xscale="log", ylim=(-8, 1), xlim=(0.25, 32))
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    axes[0][0].set_ylabel(f"best so far − paper's best of its run, dB\n(mean over crops; dashed: −{MARGIN_DB})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return drawn
 
 
 def pace_from(path: str) -> dict[str, float]:
@@ -295,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--minutes", default="", help="comma-separated budgets: also print each network's best within them"
     )
+    parser.add_argument("--plot", help="also draw each network's best so far against minutes into this image")
     args = parser.parse_args(argv)
     names = [n for n in (args.only.split(",") if args.only else NETWORKS) if n]
     unknown = [n for n in names if n not in NETWORKS]
@@ -342,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
     if minutes:
         print()
         print(within(rows, pace, minutes))
+    if args.plot:
+        try:
+            plot_within(rows, pace, args.plot)
+        except ValueError as err:
+            print(f"\nno plot: {err}", file=sys.stderr)
+            return 1
+        print(f"\ndrew {args.plot}")
     if not args.table:
         print(f"\n{time.perf_counter() - started:.0f} s; wrote {out}")
     return 0

@@ -112,6 +112,25 @@ def test_within_gives_the_best_a_budget_buys_against_the_paper_networks_best(pre
     assert line == f"| {name} | inpaint 50% pixels | 2.000 | 2 | -1.00, -1.00 |"
 
 
+def test_plot_within_draws_the_networks_fitted_on_every_crop(presets, tmp_path):
+    name = "n16x5-in8-nearest"
+    rows = [
+        _row("paper", "astronaut", 31.0, 991, [25.0] * 99 + [31.0]),
+        _row("paper", "coffee", 32.0, 491, [25.0] * 49 + [32.0]),
+        _row(name, "astronaut", 30.8, 21, [30.0, 30.6, 30.8]),
+        _row(name, "coffee", 31.0, 1, [31.0, 30.0, 29.0]),
+        _row("n32to128-in32", "coffee", 31.0, 1, [31.0]),  # one crop of two: its mean would not compare
+    ]
+    path = tmp_path / "minutes.png"
+    drawn = presets.plot_within(rows, {"paper": 0.5, name: 2.0, "n32to128-in32": 1.0}, str(path))
+    assert drawn == [f"inpaint 50% pixels: {name}", "inpaint 50% pixels: paper"]
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a network without a pace measured alone is left out rather than drawn at its own clock
+    assert presets.plot_within(rows, {"paper": 0.5}, str(path)) == ["inpaint 50% pixels: paper"]
+    with pytest.raises(ValueError, match="no network"):
+        presets.plot_within(rows[2:], None, str(path))
+
+
 def test_presets_table_prints_from_a_saved_search(presets, tmp_path, capsys):
     rows = [_row("paper", "coffee", 32.0, 100, [32.0]), _row("n16x5-in8-nearest", "coffee", 31.8, 50, [31.8])]
     path = tmp_path / "presets.json"
@@ -161,7 +180,8 @@ def test_the_shipped_cpu_search_gives_the_numbers_the_docs_quote(presets, capsys
     assert "| n32to128-in32 | inpaint 50% pixels | -0.33, -0.63 |" in out
     assert "| n32to128-in8-nearest | inpaint text | -1.17, -1.92 |" in out  # the eighth round's refit
     rows = json.loads(path.read_text())["rows"]
-    assert {r["device"] for r in rows} == {"cpu"} and all(r["iters"] == 8000 for r in rows)
+    assert {r["device"] for r in rows} == {"cpu"}
+    assert all(r["iters"] == (4000 if "-lr" in r["network"] else 8000) for r in rows)  # lr variants: 4000
     assert "paper" not in {r["network"] for r in rows}  # the reference lives in presets-h100.json alone
 
 
