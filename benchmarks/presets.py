@@ -116,8 +116,8 @@ CURVE_STEP = 10  # iterations between the stored PSNRs of a run's curve
 MARGIN_DB = 0.5  # the issue's quality margin: "within 0.5 dB of the paper network's best"
 
 
-def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
-    """One fit; the numbers the table needs."""
+def fit_one(name: str, task: str, image: str, iters: int, device: str, seed: int = 0) -> dict:
+    """One fit; the numbers the table needs. `seed` draws the network's weights and input (the damage is fixed)."""
     corrupt, settings = TASKS[task]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DipNotice)
@@ -126,7 +126,9 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
         settings = {**settings, "lr": LEARNING_RATES[name][1]}
     # A bar on a terminal (a paper-network run is most of an hour); none in a log file.
     progress = sys.stderr.isatty()
-    run = dip.fit(problem, NETWORKS[name], iters=iters, checkpoints=(), device=device, progress=progress, **settings)
+    run = dip.fit(
+        problem, NETWORKS[name], iters=iters, checkpoints=(), device=device, progress=progress, seed=seed, **settings
+    )
     h = run.history
     best = int(np.nanargmax(h["psnr"]))
     best_ema = int(np.nanargmax(h["psnr_ema"]))
@@ -135,6 +137,7 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
         "network": name,
         "task": task,
         "image": image,
+        "seed": seed,
         "iters": run.iters,
         "device": run.config["device"],
         "s_per_iter": steady,
@@ -148,6 +151,13 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str) -> dict:
         # Every CURVE_STEP-th PSNR, so the verdict can ask when a network first reached a given quality.
         "curve": [round(float(v), 3) for v in h["psnr"][::CURVE_STEP]],
     }
+
+
+def _reference(rows: list[dict]) -> dict[tuple[str, str], dict]:
+    """The paper network's run per task and crop that candidates are compared with: its seed-0 run where it has
+    several."""
+    runs = sorted((r for r in rows if r["network"] == "paper"), key=lambda r: -r.get("seed", 0))
+    return {(r["task"], r["image"]): r for r in runs}
 
 
 def budget(rows: list[dict]) -> str:
@@ -196,7 +206,7 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
     Seconds are iterations times `pace` (seconds per iteration measured alone, by benchmarks/speed.py) when
     given, else each run's own clock.
     """
-    paper = {(r["task"], r["image"]): r for r in rows if r["network"] == "paper"}
+    paper = _reference(rows)
     lines = [
         "| network | task | Δ best vs paper (mean, worst) dB | time to best / paper's (mean, worst) "
         f"| time to paper's best − {MARGIN_DB} dB / paper's (mean, worst) |",
@@ -234,7 +244,7 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
 def _budgeted(rows: list[dict], pace: dict[str, float] | None):
     """Per network and task with curves: (name, task, seconds per iteration, whether that is the runs' own
     clock, [(run, the paper network's run on the same crop)])."""
-    paper = {(r["task"], r["image"]): r for r in rows if r["network"] == "paper"}
+    paper = _reference(rows)
     for name in NETWORKS:
         for task in TASKS:
             mine = [r for r in rows if r["network"] == name and r["task"] == task and "curve" in r]
@@ -254,14 +264,15 @@ def _gaps(pairs: list[tuple[dict, dict]], iters: int) -> list[float]:
 def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]) -> str:
     """What each network reaches in a lesson's minutes: its best PSNR within each budget against the paper network's.
 
-    Each cell is the mean and worst, over the crops, of the best PSNR a network's stored curve reaches within
-    the budget minus the paper network's best over its whole run on the same crop (so the paper network's own
-    line says how far it still is from its best). "≥" marks a run that ended before the budget did: its best
-    within the run is a floor on its best within the budget. Seconds are iterations times `pace` (marked "own
-    clock" where `pace` lacks the network), else each run's own clock, as in `verdict`.
+    Each cell is the mean and worst, over the runs (crops, and seeds where there are several), of the best PSNR a
+    network's stored curve reaches within the budget minus the paper network's best over its whole run on the
+    same crop (so the paper network's own line says how far it still is from its best). "≥" marks a run that
+    ended before the budget did: its best within the run is a floor on its best within the budget. Seconds are
+    iterations times `pace` (marked "own clock" where `pace` lacks the network), else each run's own clock, as
+    in `verdict`.
     """
     heads = " | ".join(f"{m:g} min" for m in minutes)
-    lines = [f"| network | task | s/iter | crops | {heads} |", "|---|---|---|---|" + "---|" * len(minutes)]
+    lines = [f"| network | task | s/iter | runs | {heads} |", "|---|---|---|---|" + "---|" * len(minutes)]
     for name, task, per, own, pairs in _budgeted(rows, pace):
         cells = []
         for m in minutes:
@@ -277,8 +288,9 @@ def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]
 def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str) -> list[str]:
     """`within` as a figure: per task, each network's mean gap to the paper network's best against minutes.
 
-    One panel per task; a line per network fitted on every crop the paper network was, drawn up to the end of
-    its shortest run (no extrapolation), at `pace` (networks without one are left out when `pace` is given).
+    One panel per task; a line (the mean over its runs) per network fitted on every crop the paper network was,
+    drawn up to the end of its shortest run (no extrapolation), at `pace` (networks without one are left out
+    when `pace` is given).
     Returns the networks drawn, as "task: name".
     """
     import matplotlib
@@ -286,11 +298,12 @@ def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str) -> l
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    crops = {}
-    for r in rows:
-        if r["network"] == "paper":
-            crops[r["task"]] = crops.get(r["task"], 0) + 1
-    found = [b for b in _budgeted(rows, pace) if not (b[3] and pace is not None) and len(b[4]) == crops[b[1]]]
+    crops = {task: {i for t, i in _reference(rows) if t == task} for task in TASKS}
+    found = [
+        b
+        for b in _budgeted(rows, pace)
+        if not (b[3] and pace is not None) and {r["image"] for r, _ in b[4]} == crops[b[1]]
+    ]
     tasks = [t for t in TASKS if any(b[1] == t for b in found)]
     if not tasks:
         raise ValueError("no network has a curve on every crop of the paper network's")
@@ -339,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", default=",".join(IMAGES))
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--seeds", default="0", help="comma-separated seeds: one fit per seed (weights and input; the damage stays)"
+    )
     parser.add_argument("--json", default="presets.json")
     parser.add_argument(
         "--strict-fp32",
@@ -366,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--minutes takes numbers separated by commas, not {args.minutes!r}")
     if any(m <= 0 for m in minutes):
         parser.error("--minutes takes budgets above zero")
+    try:
+        seeds = sorted({int(v) for v in args.seeds.split(",") if v})
+    except ValueError:
+        parser.error(f"--seeds takes whole numbers separated by commas, not {args.seeds!r}")
+    if not seeds:
+        parser.error("--seeds needs at least one seed")
     reference: list[dict] = []
     if args.paper_from:
         if not Path(args.paper_from).exists():
@@ -380,15 +402,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in [] if args.table else names:
         iters = args.paper_iters if name == "paper" else args.iters
         for task in args.tasks.split(","):
-            for image in args.images.split(","):
-                same = [r for r in rows if (r["network"], r["task"], r["image"]) == (name, task, image)]
+            for image, seed in [(i, s) for i in args.images.split(",") for s in seeds]:
+                key = (name, task, image, seed)
+                same = [r for r in rows if (r["network"], r["task"], r["image"], r.get("seed", 0)) == key]
                 if same and same[0]["iters"] >= iters:
                     continue  # measured already with at least this budget (a resumed search)
-                row = fit_one(name, task, image, iters, args.device)
+                row = fit_one(name, task, image, iters, args.device, seed)
                 rows = [r for r in rows if r not in same] + [row]
                 out.write_text(json.dumps({"rows": rows}, indent=1))
                 print(
-                    f"{name} | {task} | {image}: best {row['best']:.2f} at {row['best_iter']}, "
+                    f"{name} | {task} | {image} | seed {seed}: best {row['best']:.2f} at {row['best_iter']}, "
                     f"end {row['end']:.2f}, {row['s_per_iter']:.3f} s/iter",
                     flush=True,
                 )

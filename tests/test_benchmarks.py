@@ -104,7 +104,7 @@ def test_within_gives_the_best_a_budget_buys_against_the_paper_networks_best(pre
     # 1 minute buys 60/0.5 = 120 paper iterations (its curve up to index 12) and 60/2 = 30 of the candidate's, its
     # whole runs; 10 minutes buy more than either ran, so their bests within the runs are floors ("≥")
     lines = presets.within(rows, {"paper": 0.5, name: 2.0}, [1, 10]).splitlines()
-    assert lines[0] == "| network | task | s/iter | crops | 1 min | 10 min |"
+    assert lines[0] == "| network | task | s/iter | runs | 1 min | 10 min |"
     assert f"| {name} | inpaint 50% pixels | 2.000 | 2 | -0.60, -1.00 | ≥ -0.60, -1.00 |" in lines
     assert "| paper | inpaint 50% pixels | 0.500 | 2 | -6.50, -7.00 | ≥ +0.00, +0.00 |" in lines
     # a budget short of the first stored point after the start still reads the start
@@ -147,7 +147,14 @@ def test_presets_table_prints_from_a_saved_search(presets, tmp_path, capsys):
     assert "| paper | inpaint 50% pixels | 1.000 | 33.00 | 100 |" in out and "32.00" not in out
     assert "| n16x5-in8-nearest | inpaint 50% pixels | -1.20, -1.20 |" in out
     assert "| n16x5-in8-nearest | inpaint 50% pixels | 1.000 | 1 | ≥ -1.20, -1.20 |" in out
-    for bad in (["--minutes", "two"], ["--minutes", "0"], ["--paper-from", str(tmp_path / "none.json")]):
+    bad_args = (
+        ["--minutes", "two"],
+        ["--minutes", "0"],
+        ["--paper-from", str(tmp_path / "none.json")],
+        ["--seeds", "one"],
+        ["--seeds", ","],
+    )
+    for bad in bad_args:
         with pytest.raises(SystemExit) as stop:
             presets.main(["--table", "--json", str(path), *bad])
         assert stop.value.code == 2
@@ -202,8 +209,16 @@ def test_the_shipped_cpu_search_gives_the_budgets_the_docs_quote(presets, capsys
 
 def test_presets_fit_one_returns_what_the_tables_read(presets):
     row = presets.fit_one("n16x5-in8-nearest", "inpaint 50% pixels", "coffee", 20, "cpu")
-    assert row["iters"] == 20 and 1 <= row["best_iter"] <= 20 and row["device"] == "cpu"
+    assert row["iters"] == 20 and 1 <= row["best_iter"] <= 20 and row["device"] == "cpu" and row["seed"] == 0
     assert len(row["curve"]) == 2 and math.isfinite(row["best"]) and row["s_per_iter"] > 0
+    other = presets.fit_one("n16x5-in8-nearest", "inpaint 50% pixels", "coffee", 20, "cpu", seed=1)
+    assert other["seed"] == 1 and other["curve"] != row["curve"]  # another draw of weights and input
+
+
+def test_the_reference_is_the_paper_networks_seed_0_run(presets):
+    runs = [{**_row("paper", "coffee", 32.0 + s, 100, [32.0]), "seed": s} for s in (2, 0, 1)]
+    assert presets._reference(runs)[("inpaint 50% pixels", "coffee")]["best"] == 32.0
+    assert presets._reference([_row("paper", "coffee", 31.0, 100, [31.0])])[("inpaint 50% pixels", "coffee")]
 
 
 def test_speed_exponent_is_the_slope_in_log_log(speed):
