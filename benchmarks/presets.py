@@ -160,6 +160,17 @@ def _reference(rows: list[dict]) -> dict[tuple[str, str], dict]:
     return {(r["task"], r["image"]): r for r in runs}
 
 
+def _pairs(rows: list[dict], name: str, task: str, paper: dict[tuple[str, str], dict]) -> list[tuple[dict, dict]]:
+    """A network's runs on a task, each with the paper network's run on the same crop (crops it lacks left out)."""
+    mine = [r for r in rows if r["network"] == name and r["task"] == task]
+    return [(r, paper[(task, r["image"])]) for r in mine if (task, r["image"]) in paper]
+
+
+def _presets_like(name: str) -> list[str]:
+    """The presets whose network is the search's network `name` (a candidate that became a preset)."""
+    return [p for p, spec in dip.PRESETS.items() if spec == NETWORKS[name]]
+
+
 def budget(rows: list[dict]) -> str:
     """The runs' iteration budget, or its range where the crops had different ones."""
     low, high = min(r["iters"] for r in rows), max(r["iters"] for r in rows)
@@ -221,8 +232,7 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
         if name == "paper":
             continue
         for task in TASKS:
-            mine = [r for r in rows if r["network"] == name and r["task"] == task]
-            pairs = [(r, paper[(task, r["image"])]) for r in mine if (task, r["image"]) in paper]
+            pairs = _pairs(rows, name, task, paper)
             if not pairs:
                 continue
             gaps = [r["best"] - p["best"] for r, p in pairs]
@@ -247,8 +257,7 @@ def _budgeted(rows: list[dict], pace: dict[str, float] | None):
     paper = _reference(rows)
     for name in NETWORKS:
         for task in TASKS:
-            mine = [r for r in rows if r["network"] == name and r["task"] == task and "curve" in r]
-            pairs = [(r, paper[(task, r["image"])]) for r in mine if (task, r["image"]) in paper]
+            pairs = [(r, p) for r, p in _pairs(rows, name, task, paper) if "curve" in r]
             if not pairs:
                 continue
             own = pace is None or name not in pace  # no pace measured alone: the runs' own clock
@@ -298,23 +307,25 @@ def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str) -> l
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    crops = {task: {i for t, i in _reference(rows) if t == task} for task in TASKS}
+    crops: dict[str, set[str]] = {}  # the paper network's crops per task
+    for task, image in _reference(rows):
+        crops.setdefault(task, set()).add(image)
     found = [
-        b
-        for b in _budgeted(rows, pace)
-        if not (b[3] and pace is not None) and {r["image"] for r, _ in b[4]} == crops[b[1]]
+        (name, task, per, pairs)
+        for name, task, per, own, pairs in _budgeted(rows, pace)
+        if not (own and pace is not None) and {r["image"] for r, _ in pairs} == crops[task]
     ]
-    tasks = [t for t in TASKS if any(b[1] == t for b in found)]
+    tasks = [t for t in TASKS if any(task == t for _, task, _, _ in found)]
     if not tasks:
         raise ValueError("no network has a curve on every crop of the paper network's")
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False, sharey=True)
     drawn = []
     for ax, task in zip(axes[0], tasks, strict=True):
-        for name, _, per, _, pairs in (b for b in found if b[1] == task):
+        for name, _, per, pairs in (b for b in found if b[1] == task):
             last = min(r["iters"] for r, _ in pairs)
             iters = np.arange(1, last + 1, CURVE_STEP)
             mean = [float(np.mean(_gaps(pairs, int(i)))) for i in iters]
-            label = next((p for p, spec in dip.PRESETS.items() if spec == NETWORKS[name] and name in CANDIDATES), name)
+            label = next(iter(_presets_like(name)), name) if name in CANDIDATES else name
             ax.plot(iters * per / 60, mean, label=f"{label} ({per:.3f} s/iter)", lw=2 if label != name else 1.2)
             drawn.append(f"{task}: {name}")
         ax.axhline(-MARGIN_DB, color="grey", ls="--", lw=1)
@@ -337,8 +348,8 @@ def pace_from(path: str) -> dict[str, float]:
     for r in data.get("paper", []):
         if r.get("side") == 128 and "per_iter" in r:
             pace["paper"] = r["per_iter"]
-    for name, net in NETWORKS.items():  # a candidate that became a preset is measured under the preset's name
-        same = [p for p, s in dip.PRESETS.items() if s == net and p in pace]
+    for name in NETWORKS:  # a candidate that became a preset is measured under the preset's name
+        same = [p for p in _presets_like(name) if p in pace]
         if name not in pace and same:
             pace[name] = pace[same[0]]
     return pace

@@ -93,14 +93,19 @@ def test_pace_reads_the_speed_json_under_candidate_names(presets, tmp_path):
     assert "tiny" not in pace
 
 
-def test_within_gives_the_best_a_budget_buys_against_the_paper_networks_best(presets):
-    name = "n16x5-in8-nearest"
-    rows = [
+def _budget_rows(name: str) -> list[dict]:
+    """The paper network and `name` on two crops, with curves: the budget table's and figure's input."""
+    return [
         _row("paper", "astronaut", 31.0, 991, [25.0] * 99 + [31.0]),
         _row("paper", "coffee", 32.0, 491, [25.0] * 49 + [32.0]),
         _row(name, "astronaut", 30.8, 21, [30.0, 30.6, 30.8]),
         _row(name, "coffee", 31.0, 1, [31.0, 30.0, 29.0]),
     ]
+
+
+def test_within_gives_the_best_a_budget_buys_against_the_paper_networks_best(presets):
+    name = "n16x5-in8-nearest"
+    rows = _budget_rows(name)
     # 1 minute buys 60/0.5 = 120 paper iterations (its curve up to index 12) and 60/2 = 30 of the candidate's, its
     # whole runs; 10 minutes buy more than either ran, so their bests within the runs are floors ("≥")
     lines = presets.within(rows, {"paper": 0.5, name: 2.0}, [1, 10]).splitlines()
@@ -114,13 +119,7 @@ def test_within_gives_the_best_a_budget_buys_against_the_paper_networks_best(pre
 
 def test_plot_within_draws_the_networks_fitted_on_every_crop(presets, tmp_path):
     name = "n16x5-in8-nearest"
-    rows = [
-        _row("paper", "astronaut", 31.0, 991, [25.0] * 99 + [31.0]),
-        _row("paper", "coffee", 32.0, 491, [25.0] * 49 + [32.0]),
-        _row(name, "astronaut", 30.8, 21, [30.0, 30.6, 30.8]),
-        _row(name, "coffee", 31.0, 1, [31.0, 30.0, 29.0]),
-        _row("n32to128-in32", "coffee", 31.0, 1, [31.0]),  # one crop of two: its mean would not compare
-    ]
+    rows = _budget_rows(name) + [_row("n32to128-in32", "coffee", 31.0, 1, [31.0])]  # one crop of two: left out
     path = tmp_path / "minutes.png"
     drawn = presets.plot_within(rows, {"paper": 0.5, name: 2.0, "n32to128-in32": 1.0}, str(path))
     assert drawn == [f"inpaint 50% pixels: {name}", "inpaint 50% pixels: paper"]
