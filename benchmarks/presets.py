@@ -6,7 +6,8 @@
 
 Each network is fitted to denoising (σ=25), text inpainting and 50 % random-pixel inpainting on 128×128
 centre crops of bundled images. Per network and task it records the best PSNR against the clean image, the
-iteration and the seconds to it, the PSNR at the end and the PSNR curve; prints markdown, writes JSON after
+iteration and the seconds to it, the PSNR at the end, and the PSNR curves of the output and of the output
+average (--average reads the latter: the image the lessons compare); prints markdown, writes JSON after
 every run (an interrupted search keeps what it measured; a run measured with fewer iterations is redone).
 Seconds come from each run's own clock, so run nothing else beside it, or pass --speed.
 """
@@ -150,6 +151,8 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str, seed: int
         "end_ema": float(h["psnr_ema"][-1]),
         # Every CURVE_STEP-th PSNR, so the verdict can ask when a network first reached a given quality.
         "curve": [round(float(v), 3) for v in h["psnr"][::CURVE_STEP]],
+        # and of the output average, which the lessons show beside the classical methods
+        "curve_ema": [round(float(v), 3) for v in h["psnr_ema"][::CURVE_STEP]],
     }
 
 
@@ -211,7 +214,8 @@ def reached(row: dict, level: float) -> int | None:
 def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
     """Each candidate against the paper network, crop by crop: the issue's two quality targets.
 
-    Δ best is the candidate's best PSNR minus the paper network's on the same crop and task. Two time ratios,
+    Δ best is the candidate's best PSNR minus the paper network's on the same crop and task (and the same for
+    the output average, the image the lessons compare with the classical methods). Two time ratios,
     both over the paper network's seconds to its best: the candidate's seconds to its own best, and its
     seconds to first come within MARGIN_DB of the paper network's best ("—" where a run kept no curve).
     Seconds are iterations times `pace` (seconds per iteration measured alone, by benchmarks/speed.py) when
@@ -220,8 +224,8 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
     paper = _reference(rows)
     lines = [
         "| network | task | Δ best vs paper (mean, worst) dB | time to best / paper's (mean, worst) "
-        f"| time to paper's best − {MARGIN_DB} dB / paper's (mean, worst) |",
-        "|---|---|---|---|---|",
+        f"| time to paper's best − {MARGIN_DB} dB / paper's (mean, worst) | Δ best of average (mean, worst) dB |",
+        "|---|---|---|---|---|---|",
     ]
 
     def seconds(r: dict, iters: int | None = None) -> float:
@@ -236,6 +240,7 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
             if not pairs:
                 continue
             gaps = [r["best"] - p["best"] for r, p in pairs]
+            averages = [r["best_ema"] - p["best_ema"] for r, p in pairs]
             ratios = [seconds(r) / seconds(p) for r, p in pairs]
             gap, ratio = f"{np.mean(gaps):+.2f}, {min(gaps):+.2f}", f"{np.mean(ratios):.2f}, {max(ratios):.2f}"
             if all("curve" in r for r, _ in pairs):
@@ -247,17 +252,18 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
                     near = f"{np.mean(near_ratios):.2f}, {max(near_ratios):.2f}"
             else:
                 near = "—"
-            lines.append(f"| {name} | {task} | {gap} | {ratio} | {near} |")
+            average = f"{np.mean(averages):+.2f}, {min(averages):+.2f}"
+            lines.append(f"| {name} | {task} | {gap} | {ratio} | {near} | {average} |")
     return "\n".join(lines)
 
 
-def _budgeted(rows: list[dict], pace: dict[str, float] | None):
-    """Per network and task with curves: (name, task, seconds per iteration, whether that is the runs' own
-    clock, [(run, the paper network's run on the same crop)])."""
+def _budgeted(rows: list[dict], pace: dict[str, float] | None, curve: str = "curve"):
+    """Per network and task with curves (`curve`: "curve", or "curve_ema" for the output average): (name, task,
+    seconds per iteration, whether that is the runs' own clock, [(run, the paper network's run on the same crop)])."""
     paper = _reference(rows)
     for name in NETWORKS:
         for task in TASKS:
-            pairs = [(r, p) for r, p in _pairs(rows, name, task, paper) if "curve" in r]
+            pairs = [(r, p) for r, p in _pairs(rows, name, task, paper) if curve in r]
             if not pairs:
                 continue
             own = pace is None or name not in pace  # no pace measured alone: the runs' own clock
@@ -265,12 +271,14 @@ def _budgeted(rows: list[dict], pace: dict[str, float] | None):
             yield name, task, per, own, pairs
 
 
-def _gaps(pairs: list[tuple[dict, dict]], iters: int) -> list[float]:
-    """Each crop's best PSNR within its first `iters` iterations minus the paper network's best on that crop."""
-    return [max(r["curve"][: iters // CURVE_STEP + 1]) - p["best"] for r, p in pairs]
+def _gaps(pairs: list[tuple[dict, dict]], iters: int, average: bool = False) -> list[float]:
+    """Each crop's best PSNR within its first `iters` iterations minus the paper network's best on that crop (of
+    the output average, both, with `average`)."""
+    curve, best = ("curve_ema", "best_ema") if average else ("curve", "best")
+    return [max(r[curve][: iters // CURVE_STEP + 1]) - p[best] for r, p in pairs]
 
 
-def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]) -> str:
+def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float], average: bool = False) -> str:
     """What each network reaches in a lesson's minutes: its best PSNR within each budget against the paper network's.
 
     Each cell is the mean and worst, over the runs (crops, and seeds where there are several), of the best PSNR a
@@ -278,15 +286,16 @@ def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]
     same crop (so the paper network's own line says how far it still is from its best). "≥" marks a run that
     ended before the budget did: its best within the run is a floor on its best within the budget. Seconds are
     iterations times `pace` (marked "own clock" where `pace` lacks the network), else each run's own clock, as
-    in `verdict`.
+    in `verdict`. With `average` it reads the output average's curve and the paper network's best average (runs
+    that kept no such curve are left out).
     """
     heads = " | ".join(f"{m:g} min" for m in minutes)
     lines = [f"| network | task | s/iter | runs | {heads} |", "|---|---|---|---|" + "---|" * len(minutes)]
-    for name, task, per, own, pairs in _budgeted(rows, pace):
+    for name, task, per, own, pairs in _budgeted(rows, pace, "curve_ema" if average else "curve"):
         cells = []
         for m in minutes:
             iters = int(m * 60 / per)  # the iterations the budget buys
-            gaps = _gaps(pairs, iters)
+            gaps = _gaps(pairs, iters, average)
             floor = "≥ " if any(r["iters"] < iters for r, _ in pairs) else ""
             cells.append(f"{floor}{np.mean(gaps):+.2f}, {min(gaps):+.2f}")
         clock = " (own clock)" if own and pace is not None else ""
@@ -294,12 +303,12 @@ def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]
     return "\n".join(lines)
 
 
-def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str) -> list[str]:
+def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str, average: bool = False) -> list[str]:
     """`within` as a figure: per task, each network's mean gap to the paper network's best against minutes.
 
     One panel per task; a line (the mean over its runs) per network fitted on every crop the paper network was,
     drawn up to the end of its shortest run (no extrapolation), at `pace` (networks without one are left out
-    when `pace` is given).
+    when `pace` is given); of the output average with `average`, as in `within`.
     Returns the networks drawn, as "task: name".
     """
     import matplotlib
@@ -312,7 +321,7 @@ def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str) -> l
         crops.setdefault(task, set()).add(image)
     found = [
         (name, task, per, pairs)
-        for name, task, per, own, pairs in _budgeted(rows, pace)
+        for name, task, per, own, pairs in _budgeted(rows, pace, "curve_ema" if average else "curve")
         if not (own and pace is not None) and {r["image"] for r, _ in pairs} == crops[task]
     ]
     tasks = [t for t in TASKS if any(task == t for _, task, _, _ in found)]
@@ -324,7 +333,7 @@ def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str) -> l
         for name, _, per, pairs in (b for b in found if b[1] == task):
             last = min(r["iters"] for r, _ in pairs)
             iters = np.arange(1, last + 1, CURVE_STEP)
-            mean = [float(np.mean(_gaps(pairs, int(i)))) for i in iters]
+            mean = [float(np.mean(_gaps(pairs, int(i), average))) for i in iters]
             label = next(iter(_presets_like(name)), name) if name in CANDIDATES else name
             ax.plot(iters * per / 60, mean, label=f"{label} ({per:.3f} s/iter)", lw=2 if label != name else 1.2)
             drawn.append(f"{task}: {name}")
@@ -334,7 +343,8 @@ def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str) -> l
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    axes[0][0].set_ylabel(f"best so far − paper's best of its run, dB\n(mean over crops; dashed: −{MARGIN_DB})")
+    what = "best average so far − paper's best average" if average else "best so far − paper's best"
+    axes[0][0].set_ylabel(f"{what} of its run, dB\n(mean over crops; dashed: −{MARGIN_DB})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -382,6 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         "--minutes", default="", help="comma-separated budgets: also print each network's best within them"
     )
     parser.add_argument("--plot", help="also draw each network's best so far against minutes into this image")
+    parser.add_argument(
+        "--average",
+        action="store_true",
+        help="--minutes and --plot read the output average's PSNR (the image the lessons compare), not the output's",
+    )
     args = parser.parse_args(argv)
     names = [n for n in (args.only.split(",") if args.only else NETWORKS) if n]
     unknown = [n for n in names if n not in NETWORKS]
@@ -435,10 +450,10 @@ def main(argv: list[str] | None = None) -> int:
     print(verdict(rows, pace))
     if minutes:
         print()
-        print(within(rows, pace, minutes))
+        print(within(rows, pace, minutes, args.average))
     if args.plot:
         try:
-            plot_within(rows, pace, args.plot)
+            plot_within(rows, pace, args.plot, args.average)
         except ValueError as err:
             print(f"\nno plot: {err}", file=sys.stderr)
             return 1

@@ -77,7 +77,15 @@ def test_verdict_falls_back_to_each_runs_own_clock(presets):
     ]
     line = next(ln for ln in presets.verdict(rows).splitlines() if ln.startswith(f"| {name} "))
     # own best 22*0.1 / (11*0.4) = 0.5; within 0.5 dB at iteration 11: 11*0.1 / (11*0.4) = 0.25
-    assert line == f"| {name} | inpaint 50% pixels | -0.20, -0.20 | 0.50, 0.50 | 0.25, 0.25 |"
+    assert line == f"| {name} | inpaint 50% pixels | -0.20, -0.20 | 0.50, 0.50 | 0.25, 0.25 | -0.20, -0.20 |"
+
+
+def test_verdict_compares_the_output_averages_best_too(presets):
+    name = "n16x5-in8-nearest"
+    paper, mine = _row("paper", "coffee", 32.0, 11, [30.0, 32.0]), _row(name, "coffee", 31.8, 22, [31.0, 31.8])
+    paper["best_ema"], mine["best_ema"] = 32.9, 31.9  # the paper network's average gains more over its output
+    line = next(ln for ln in presets.verdict([paper, mine]).splitlines() if ln.startswith(f"| {name} "))
+    assert line.startswith(f"| {name} | inpaint 50% pixels | -0.20, -0.20 |") and line.endswith("| -1.00, -1.00 |")
 
 
 def test_pace_reads_the_speed_json_under_candidate_names(presets, tmp_path):
@@ -115,6 +123,21 @@ def test_within_gives_the_best_a_budget_buys_against_the_paper_networks_best(pre
     # a budget short of the first stored point after the start still reads the start
     line = presets.within(rows, {"paper": 0.5, name: 2.0}, [0.1]).splitlines()[2]
     assert line == f"| {name} | inpaint 50% pixels | 2.000 | 2 | -1.00, -1.00 |"
+
+
+def test_within_reads_the_output_averages_curve_against_the_paper_networks_best_average(presets, tmp_path):
+    name = "n16x5-in8-nearest"
+    rows = _budget_rows(name)
+    for row in rows:
+        row["best_ema"] += 0.5
+    rows[2]["curve_ema"] = [29.0, 30.9, 31.1]  # astronaut: 31.5 is the paper network's best average
+    rows[3]["curve_ema"] = [31.5, 32.0, 32.6]  # coffee: 32.5
+    line = presets.within(rows, {"paper": 0.5, name: 2.0}, [0.4, 1], average=True).splitlines()[2:]
+    # 0.4 minutes buy 12 iterations of the candidate: its curves up to index 1; a minute, all of them
+    assert line == [f"| {name} | inpaint 50% pixels | 2.000 | 2 | -0.55, -0.60 | -0.15, -0.40 |"]  # paper: no curve
+    assert presets.within(rows[:2], None, [1], average=True).splitlines()[2:] == []
+    drawn = presets.plot_within(rows, {"paper": 0.5, name: 2.0}, str(tmp_path / "average.png"), average=True)
+    assert drawn == [f"inpaint 50% pixels: {name}"]
 
 
 def test_plot_within_draws_the_networks_fitted_on_every_crop(presets, tmp_path):
