@@ -343,7 +343,7 @@ def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str, aver
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    what = "best average so far − paper's best average" if average else "best so far − paper's best"
+    what = "best average so far − paper's\nbest average" if average else "best so far − paper's best"
     axes[0][0].set_ylabel(f"{what} of its run, dB\n(mean over crops; dashed: −{MARGIN_DB})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -229,6 +229,21 @@ def test_the_shipped_cpu_search_gives_the_budgets_the_docs_quote(presets, capsys
     assert "| paper | inpaint 50% pixels | 0.177 | 3 | -5.63, -8.16 |" in out
 
 
+def test_the_shipped_ninth_round_gives_the_averages_the_docs_quote(presets, capsys):
+    # benchmarks/results/presets-cpu-ninth.json: the text networks with the output average's curve;
+    # docs/performance.md's ninth round quotes these lines
+    results = ROOT / "benchmarks" / "results"
+    args = ["--table", "--json", str(results / "presets-cpu-ninth.json")]
+    args += ["--paper-from", str(results / "presets-h100.json"), "--speed", str(results / "speed-intel-128-ninth.json")]
+    assert presets.main([*args, "--minutes", "2,12", "--average"]) == 0
+    out = capsys.readouterr().out
+    assert "| n64to128-in8 | inpaint text | -0.92, -1.45 | 0.38, 0.39 | not reached on 2 of 3 | -0.96, -1.75 |" in out
+    assert "| n32to128-in8-nearest | inpaint text | 0.053 | 3 | -3.27, -3.49 | ≥ -1.85, -2.72 |" in out
+    assert "| n64to128-in8 | inpaint text | 0.090 | 3 | -6.52, -7.08 | -0.96, -1.75 |" in out
+    rows = json.loads((results / "presets-cpu-ninth.json").read_text())["rows"]
+    assert all("curve_ema" in r and r["iters"] == 8000 and r["seed"] == 0 for r in rows) and len(rows) == 15
+
+
 def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
     # benchmarks/results/presets-cpu-seeds.json: seeds 1 and 2 of the two text networks on chelsea (seed 0 is in
     # presets-cpu.json); docs/performance.md's ninth round quotes these lines
