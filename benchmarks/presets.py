@@ -257,9 +257,10 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
     return "\n".join(lines)
 
 
-def _budgeted(rows: list[dict], pace: dict[str, float] | None, curve: str = "curve"):
-    """Per network and task with curves (`curve`: "curve", or "curve_ema" for the output average): (name, task,
-    seconds per iteration, whether that is the runs' own clock, [(run, the paper network's run on the same crop)])."""
+def _budgeted(rows: list[dict], pace: dict[str, float] | None, average: bool = False):
+    """Per network and task with curves (of the output average, with `average`): (name, task, seconds per
+    iteration, whether that is the runs' own clock, [(run, the paper network's run on the same crop)])."""
+    curve = "curve_ema" if average else "curve"
     paper = _reference(rows)
     for name in NETWORKS:
         for task in TASKS:
@@ -291,7 +292,7 @@ def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]
     """
     heads = " | ".join(f"{m:g} min" for m in minutes)
     lines = [f"| network | task | s/iter | runs | {heads} |", "|---|---|---|---|" + "---|" * len(minutes)]
-    for name, task, per, own, pairs in _budgeted(rows, pace, "curve_ema" if average else "curve"):
+    for name, task, per, own, pairs in _budgeted(rows, pace, average):
         cells = []
         for m in minutes:
             iters = int(m * 60 / per)  # the iterations the budget buys
@@ -321,7 +322,7 @@ def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str, aver
         crops.setdefault(task, set()).add(image)
     found = [
         (name, task, per, pairs)
-        for name, task, per, own, pairs in _budgeted(rows, pace, "curve_ema" if average else "curve")
+        for name, task, per, own, pairs in _budgeted(rows, pace, average)
         if not (own and pace is not None) and {r["image"] for r, _ in pairs} == crops[task]
     ]
     tasks = [t for t in TASKS if any(task == t for _, task, _, _ in found)]
