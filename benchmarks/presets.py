@@ -203,6 +203,16 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _mean_worst(gaps: list[float]) -> str:
+    """A table cell for gaps in dB: their mean and the worst (lowest) of them."""
+    return f"{np.mean(gaps):+.2f}, {min(gaps):+.2f}"
+
+
+def _keys(average: bool) -> tuple[str, str]:
+    """Where a row keeps the curve and the best PSNR: of the output, or of the output average."""
+    return ("curve_ema", "best_ema") if average else ("curve", "best")
+
+
 def reached(row: dict, level: float) -> int | None:
     """The first iteration at which a run's stored curve reached `level` dB; None when it never did."""
     for i, value in enumerate(row.get("curve", ())):
@@ -242,7 +252,7 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
             gaps = [r["best"] - p["best"] for r, p in pairs]
             averages = [r["best_ema"] - p["best_ema"] for r, p in pairs]
             ratios = [seconds(r) / seconds(p) for r, p in pairs]
-            gap, ratio = f"{np.mean(gaps):+.2f}, {min(gaps):+.2f}", f"{np.mean(ratios):.2f}, {max(ratios):.2f}"
+            gap, ratio = _mean_worst(gaps), f"{np.mean(ratios):.2f}, {max(ratios):.2f}"
             if all("curve" in r for r, _ in pairs):
                 hits = [reached(r, p["best"] - MARGIN_DB) for r, p in pairs]
                 if None in hits:
@@ -252,15 +262,14 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
                     near = f"{np.mean(near_ratios):.2f}, {max(near_ratios):.2f}"
             else:
                 near = "—"
-            average = f"{np.mean(averages):+.2f}, {min(averages):+.2f}"
-            lines.append(f"| {name} | {task} | {gap} | {ratio} | {near} | {average} |")
+            lines.append(f"| {name} | {task} | {gap} | {ratio} | {near} | {_mean_worst(averages)} |")
     return "\n".join(lines)
 
 
 def _budgeted(rows: list[dict], pace: dict[str, float] | None, average: bool = False):
     """Per network and task with curves (of the output average, with `average`): (name, task, seconds per
     iteration, whether that is the runs' own clock, [(run, the paper network's run on the same crop)])."""
-    curve = "curve_ema" if average else "curve"
+    curve, _ = _keys(average)
     paper = _reference(rows)
     for name in NETWORKS:
         for task in TASKS:
@@ -275,7 +284,7 @@ def _budgeted(rows: list[dict], pace: dict[str, float] | None, average: bool = F
 def _gaps(pairs: list[tuple[dict, dict]], iters: int, average: bool = False) -> list[float]:
     """Each crop's best PSNR within its first `iters` iterations minus the paper network's best on that crop (of
     the output average, both, with `average`)."""
-    curve, best = ("curve_ema", "best_ema") if average else ("curve", "best")
+    curve, best = _keys(average)
     return [max(r[curve][: iters // CURVE_STEP + 1]) - p[best] for r, p in pairs]
 
 
@@ -298,7 +307,7 @@ def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]
             iters = int(m * 60 / per)  # the iterations the budget buys
             gaps = _gaps(pairs, iters, average)
             floor = "≥ " if any(r["iters"] < iters for r, _ in pairs) else ""
-            cells.append(f"{floor}{np.mean(gaps):+.2f}, {min(gaps):+.2f}")
+            cells.append(f"{floor}{_mean_worst(gaps)}")
         clock = " (own clock)" if own and pace is not None else ""
         lines.append(f"| {name} | {task} | {per:.3f}{clock} | {len(pairs)} | {' | '.join(cells)} |")
     return "\n".join(lines)
