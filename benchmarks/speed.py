@@ -34,7 +34,7 @@ import json, sys, time, warnings
 import numpy as np, torch
 import dip_edu as dip
 from dip_edu import memory, nets
-kind, side, device, seconds = sys.argv[1], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+kind, side, device, seconds, precision = sys.argv[1], int(sys.argv[3]), sys.argv[4], float(sys.argv[5]), sys.argv[6]
 warnings.simplefilter("ignore")
 dev = dip.pick_device(device)
 img = np.random.default_rng(0).random((side, side, 3)).astype(np.float32)
@@ -43,7 +43,7 @@ spec = nets.NetSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in jso
 
 
 def engine(iters):
-    run = dip.fit(problem, spec, iters=iters + 1, checkpoints=(), device=device)
+    run = dip.fit(problem, spec, iters=iters + 1, checkpoints=(), device=device, precision=precision)
     seconds = run.history["seconds"]  # the loop's own clock: setup and the final snapshot left out
     return (seconds[-1] - seconds[0]) / iters
 
@@ -87,10 +87,14 @@ print(json.dumps({"per_iter": per, "peak_mib": peak / 2**20, "device": name}))
 """
 
 
+BF16 = "-bf16"  # a network named NAME-bf16 is NAME with its convolutions in bf16 (`dip.fit(precision="bfloat16")`)
+
+
 def network(name: str):
-    """A preset of the package, or a candidate of the preset search (benchmarks/presets.py)."""
+    """A preset of the package, or a candidate of the preset search (benchmarks/presets.py); NAME-bf16 alike."""
     from dip_edu import nets
 
+    name = name.removesuffix(BF16)
     if name in nets.PRESETS:
         return nets.PRESETS[name]
     sys.path.insert(0, str(Path(__file__).parent))
@@ -108,7 +112,8 @@ KEPT = dict(zip(cpu.MALLOC_ENV, (str(cpu.KEEP_BELOW), str(cpu.KEEP_FREE)), stric
 def measure(kind: str, preset: str, side: int, device: str, seconds: float, env: dict | None = None) -> dict:
     """One timing in a fresh process: seconds per iteration and peak memory (MiB) above the warmed-up state."""
     spec = json.dumps(network(preset).describe())
-    cmd = [sys.executable, "-c", CHILD, kind, spec, str(side), device, str(seconds)]
+    precision = "bfloat16" if preset.endswith(BF16) else "float32"
+    cmd = [sys.executable, "-c", CHILD, kind, spec, str(side), device, str(seconds), precision]
     out = subprocess.run(cmd, capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines() or ["no output"]
@@ -136,6 +141,7 @@ def exponent(rows: list[dict]) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="64,128,256,512", help="sides for the paper network")
+    parser.add_argument("--paper", default="paper", help=f"paper, paper{BF16} or both, at --sizes")
     parser.add_argument("--presets", default="lesson,tiny", help="presets or search candidates, at --preset-side")
     parser.add_argument("--preset-side", type=int, default=128)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -145,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="speed.json", help="where to write every number")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    papers = [p for p in args.paper.split(",") if p]
+    if any(p.removesuffix(BF16) != "paper" for p in papers):
+        parser.error(f"--paper takes paper and paper{BF16}, not {args.paper!r}")
     started = time.perf_counter()
 
     import torch
@@ -156,19 +165,23 @@ def main(argv: list[str] | None = None) -> int:
         "| reference, memory reused | engine / that |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    for side in sizes:
+    refs: dict[int, tuple] = {}  # side -> the reference loop's rows, shown beside every paper network at that side
+    for side, name in [(side, n) for side in sizes for n in papers]:
         rounds: dict[str, list[dict]] = {"engine": [], "reference": [], "kept": []}
+        with_reference = not args.no_reference and name == "paper"  # the reference loop is float32's
         for _ in range(args.rounds):  # interleaved, so a drift in the machine's pace reaches all three alike
-            rounds["engine"].append(measure("engine", "paper", side, args.device, args.seconds))
-            if not args.no_reference:
-                rounds["reference"].append(measure("reference", "paper", side, args.device, args.seconds))
+            rounds["engine"].append(measure("engine", name, side, args.device, args.seconds))
+            if with_reference:
+                rounds["reference"].append(measure("reference", name, side, args.device, args.seconds))
                 if on_cpu:  # the same loop with the allocator setting the engine makes: what is left of the gain
-                    rounds["kept"].append(measure("reference", "paper", side, args.device, args.seconds, env=KEPT))
+                    rounds["kept"].append(measure("reference", name, side, args.device, args.seconds, env=KEPT))
         row, ref, kept = (median_round(rounds[k]) for k in ("engine", "reference", "kept"))
         paper.append(row)
         reference += [ref] if ref else []
         reference_kept += [kept] if kept else []
-        print(_line("paper", row, ref, kept), flush=True)
+        if with_reference:
+            refs[side] = (ref, kept)
+        print(_line(name, row, *refs.get(side, (None, None))), flush=True)
     presets = []
     for name in (p for p in args.presets.split(",") if p):
         row = median_round(
@@ -176,10 +189,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         presets.append(row)
         print(_line(name, row, None), flush=True)
-    slope = exponent(paper)
+    slopes = {name: exponent([r for r in paper if r["preset"] == name]) for name in papers}
+    slope = slopes.get("paper")
     device = next((r["device"] for r in paper + presets if "device" in r), "?")
-    if slope is not None:
-        print(f"\nCost against image side (paper network, sides ≥ 128): s/iter ∝ side^{slope:.2f}")
+    for name, value in slopes.items():
+        if value is not None:
+            print(f"\nCost against image side ({name}, sides ≥ 128): s/iter ∝ side^{value:.2f}")
     print(f"Device: {device}; {platform.machine()}; {date.today()}; {time.perf_counter() - started:.0f} s in all.")
     record = {
         "device": device,
@@ -190,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "reference_memory_reused": reference_kept,
         "presets": presets,
         "exponent": slope,
+        "exponents": slopes,
     }
     with open(args.json, "w") as f:
         json.dump(record, f, indent=1)

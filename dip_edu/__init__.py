@@ -8,7 +8,7 @@ run = dip.fit(problem, preset="lesson", iters=3000)
 
 from .degrade import downsample, drop_pixels, noisy, observed, read_mask, reconstruct, region, text_over
 from .errors import DipError, DipNotice
-from .fit import DEFAULT_CHECKPOINTS, Progress, fit, pick_device
+from .fit import DEFAULT_CHECKPOINTS, Progress, fit, pick_device, pick_precision
 from .images import builtin_names, load
 from .metrics import psnr, psnr_y, ssim
 from .nets import PRESETS, NetSpec, build, count_params, hourglass, lesson_for, spec
@@ -57,6 +57,7 @@ __all__ = [
     "noisy",
     "observed",
     "pick_device",
+    "pick_precision",
     "psnr",
     "psnr_y",
     "read_mask",

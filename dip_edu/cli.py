@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import degrade, images, memory, nets
 from .errors import DipError, DipNotice, number, require
-from .fit import DEFAULT_CHECKPOINTS, fit, pick_device
+from .fit import DEFAULT_CHECKPOINTS, PRECISIONS, fit, pick_device
 from .problem import Problem
 from .run import Run, _atomic_write
 
@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lr", type=float, help="Adam learning rate (default: the paper's for the task)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    run.add_argument(
+        "--precision",
+        default="float32",
+        choices=PRECISIONS,
+        help="bfloat16: the network's convolutions in bf16 (fast on a CPU with AMX); auto: bf16 only there",
+    )
     run.add_argument("--checkpoints", default=",".join(map(str, DEFAULT_CHECKPOINTS)))
     run.add_argument("--early-stop", action="store_true", help="stop where ES-WMV says (no ground truth needed)")
     run.add_argument("--out", help="folder for the snapshots (PNG) and the run record")
@@ -134,6 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
         device=args.device,
+        precision=args.precision,
         checkpoints=checkpoints,
         early_stop=args.early_stop,
         stop_on_early=args.early_stop,

@@ -90,6 +90,7 @@ class Run:
             "preset": self.config.get("preset"),
             "params": self.config.get("params"),
             "device": self.config.get("device"),
+            "precision": self.config.get("precision", "float32"),
             "iters": self.iters,
             "status": self.status,
             "seconds": round(self.seconds, 3),

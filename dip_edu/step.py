@@ -9,6 +9,8 @@ place; after anything replaces them (a divergence restore, a new learning rate) 
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 WARMUP = 3  # eager steps before a capture: lazy initialisation (cuDNN, cuBLAS, autograd) stays out of it
@@ -17,10 +19,14 @@ WARMUP = 3  # eager steps before a capture: lazy initialisation (cuDNN, cuBLAS, 
 class Step:
     """`step(net_input)` runs one step and returns (output, A(output), loss), valid until the next call."""
 
-    def __init__(self, net, optimizer, operator, target, mask, graph: bool) -> None:
+    def __init__(
+        self, net, optimizer, operator, target, mask, graph: bool, cast: torch.dtype | None = None, layout=None
+    ) -> None:
         self.net, self.optimizer, self.operator = net, optimizer, operator
         self.target, self.mask = target, mask
         self.graph_wanted = graph
+        self.cast = cast  # the network's forward under autocast to this dtype; None: float32 throughout
+        self.layout = layout  # the memory format the network's weights are in (channels-last for bf16 on a CPU)
         self.failure: str | None = None  # why capture failed, if it did; the steps then run eagerly
         self.reset()
 
@@ -39,8 +45,15 @@ class Step:
         self._eager_left -= 1
         return self._eager(net_input)
 
+    def forward(self, net_input: torch.Tensor) -> torch.Tensor:
+        """The network's output in float32, computed at the step's precision (also used for snapshots)."""
+        if self.layout is not None:
+            net_input = net_input.contiguous(memory_format=self.layout)
+        with autocast(net_input.device, self.cast):
+            return self.net(net_input).float().contiguous()
+
     def _compute(self, net_input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        out = self.net(net_input)
+        out = self.forward(net_input)
         pred = self.operator(out)
         diff = (pred - self.target) ** 2
         loss = (diff * self.mask).mean() if self.mask is not None else diff.mean()
@@ -75,3 +88,8 @@ class Step:
         self._graph = graph
         graph.replay()  # capturing only records the step: this runs it
         return self._outputs
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """Autocast to `dtype` on the device (matrix products and convolutions in it, weights kept in float32)."""
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)

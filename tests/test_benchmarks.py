@@ -101,6 +101,35 @@ def test_pace_reads_the_speed_json_under_candidate_names(presets, tmp_path):
     assert "tiny" not in pace
 
 
+def test_bf16_networks_are_paced_under_their_own_names_never_the_float32_ones(presets, tmp_path):
+    record = {
+        "paper": [
+            {"preset": "paper", "side": 128, "per_iter": 0.3},
+            {"preset": "paper-bf16", "side": 128, "per_iter": 0.1},
+        ],
+        "presets": [{"preset": "lesson-text", "per_iter": 0.05}, {"preset": "lesson-text-bf16", "per_iter": 0.03}],
+    }
+    path = tmp_path / "speed.json"
+    path.write_text(json.dumps(record))
+    pace = presets.pace_from(str(path))
+    assert (pace["paper"], pace["paper-bf16"]) == (0.3, 0.1)
+    assert pace["n32to128-in8-nearest"] == 0.05 and pace["n32to128-in8-nearest-bf16"] == 0.03
+    assert "n64to128-in8-nearest-bf16" not in pace  # not measured: no float32 pace stands in for it
+    assert presets.precision("n64to128-in8-bf16") == "bfloat16" and presets.precision("paper") == "float32"
+    assert presets.NETWORKS["paper-bf16"] == presets.NETWORKS["paper"]
+
+
+def test_speed_takes_bf16_names_for_any_network(speed, capsys):
+    assert speed.network("lesson-text-bf16") == speed.network("lesson-text")
+    assert speed.network("n64to128-in8-bf16") == speed.network("n64to128-in8")
+    row = speed.measure("engine", "tiny-bf16", 32, "cpu", 0.5)
+    assert "error" not in row, row.get("error")
+    assert row["preset"] == "tiny-bf16" and row["per_iter"] > 0
+    with pytest.raises(SystemExit):
+        speed.main(["--paper", "lesson", "--json", "unused.json"])
+    assert "--paper takes paper and paper-bf16, not 'lesson'" in capsys.readouterr().err
+
+
 def _budget_rows(name: str) -> list[dict]:
     """The paper network and `name` on two crops, with curves: the budget table's and figure's input."""
     return [
@@ -260,6 +289,9 @@ def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
 def test_presets_fit_one_returns_what_the_tables_read(presets):
     row = presets.fit_one("n16x5-in8-nearest", "inpaint 50% pixels", "coffee", 20, "cpu")
     assert row["iters"] == 20 and 1 <= row["best_iter"] <= 20 and row["device"] == "cpu" and row["seed"] == 0
+    assert row["precision"] == "float32"
+    half = presets.fit_one("n16x5-in8-nearest-bf16", "inpaint 50% pixels", "coffee", 20, "cpu")
+    assert half["precision"] == "bfloat16" and half["curve"] != row["curve"]
     assert len(row["curve"]) == len(row["curve_ema"]) == 2 and math.isfinite(row["best"]) and row["s_per_iter"] > 0
     other = presets.fit_one("n16x5-in8-nearest", "inpaint 50% pixels", "coffee", 20, "cpu", seed=1)
     assert other["seed"] == 1 and other["curve"] != row["curve"]  # another draw of weights and input
