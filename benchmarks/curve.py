@@ -1,6 +1,7 @@
 """The engine and the reference-style loop from the same start: their PSNR curves side by side.
 
     python benchmarks/curve.py --side 256 --iters 500     # the speed target's "same PSNR curve" check
+    python benchmarks/curve.py --precision bfloat16       # the engine with bf16 convolutions against it
 
 Both fit the paper network to the same noisy image (astronaut, σ=25, resized) from the same weights, the
 same input and the same input noise at every step, each in a fresh process; they differ only where the
@@ -23,11 +24,11 @@ import json, sys, warnings
 import torch
 import dip_edu as dip
 from dip_edu import images, nets
-kind, side, iters = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+kind, side, iters, precision = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 warnings.simplefilter("ignore")
 problem = dip.noisy(images.load("builtin:astronaut", size=side, resize=True), 25)
 if kind == "engine":
-    run = dip.fit(problem, "paper", iters=iters, checkpoints=(), device="cpu")
+    run = dip.fit(problem, "paper", iters=iters, checkpoints=(), device="cpu", precision=precision)
     print(json.dumps({"psnr": run.history["psnr"].tolist(), "psnr_ema": run.history["psnr_ema"].tolist()}))
     raise SystemExit
 from skimage.metrics import peak_signal_noise_ratio as psnr  # the reference code's own metric, every step
@@ -53,9 +54,10 @@ print(json.dumps({"psnr": curve, "psnr_ema": curve_avg}))
 """
 
 
-def curve(kind: str, side: int, iters: int) -> dict:
-    """One loop's PSNR at every iteration, from a fresh process."""
-    out = subprocess.run([sys.executable, "-c", CHILD, kind, str(side), str(iters)], capture_output=True, text=True)
+def curve(kind: str, side: int, iters: int, precision: str = "float32") -> dict:
+    """One loop's PSNR at every iteration, from a fresh process (the engine's convolutions at `precision`)."""
+    cmd = [sys.executable, "-c", CHILD, kind, str(side), str(iters), precision]
+    out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"{kind}: {(out.stderr.strip().splitlines() or ['no output'])[-1]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -80,14 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--side", type=int, default=256)
     parser.add_argument("--iters", type=int, default=500)
     parser.add_argument("--every", type=int, default=50)
+    parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16"), help="the engine's")
     parser.add_argument("--json", default="curve.json", help="where to write both curves")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    engine, reference = curve("engine", args.side, args.iters), curve("reference", args.side, args.iters)
+    engine = curve("engine", args.side, args.iters, args.precision)
+    reference = curve("reference", args.side, args.iters)
     print("\n".join(table(engine, reference, args.every)))
-    print(f"Paper network, {args.side}×{args.side}, CPU; {date.today()}; {time.perf_counter() - started:.0f} s.")
+    print(
+        f"Paper network, {args.side}×{args.side}, CPU, the engine in {args.precision}; {date.today()}; "
+        f"{time.perf_counter() - started:.0f} s."
+    )
     with open(args.json, "w") as f:
-        json.dump({"side": args.side, "engine": engine, "reference": reference}, f)
+        json.dump({"side": args.side, "precision": args.precision, "engine": engine, "reference": reference}, f)
     print(f"Wrote {args.json}")
     return 0
 

@@ -375,3 +375,11 @@ def test_curve_table_compares_the_two_loops_at_every_step_asked():
     assert rows[2] == "| 2 | 12.00 | 11.50 | +0.50 | 10.00 | 10.50 | -0.50 |"
     assert rows[3] == "| 3 | 14.00 | 14.50 | -0.50 | 11.00 | 11.20 | -0.20 |"
     assert rows[-1].endswith("over 3 iterations: 0.50 dB")
+
+
+def test_curve_runs_the_engine_at_either_precision_from_the_same_start():
+    curve = _script("curve")
+    exact, half = curve.curve("engine", 64, 3), curve.curve("engine", 64, 3, "bfloat16")
+    assert len(exact["psnr"]) == len(half["psnr"]) == 3
+    assert exact["psnr"][0] == pytest.approx(half["psnr"][0], abs=0.1)  # the same weights and input
+    assert exact["psnr"] != half["psnr"]  # and the convolutions rounded to bf16
