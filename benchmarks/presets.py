@@ -412,6 +412,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="on a GPU, convolutions in strict float32 as on a CPU (PyTorch's default there is TF32)",
     )
+    parser.add_argument(
+        "--with",
+        dest="extra",
+        default="",
+        help="comma-separated saved searches whose rows join --json's in the tables (fits are written to --json only)",
+    )
     parser.add_argument("--speed", help="benchmarks/speed.py JSON: seconds per iteration measured alone")
     parser.add_argument("--table", action="store_true", help="print the tables from --json and stop")
     parser.add_argument(
@@ -471,6 +477,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"end {row['end']:.2f}, {row['s_per_iter']:.3f} s/iter",
                     flush=True,
                 )
+    for extra in (f for f in args.extra.split(",") if f):
+        if not Path(extra).exists():
+            parser.error(f"--with: no saved search at {extra}")
+        rows = rows + json.loads(Path(extra).read_text())["rows"]
     if reference:
         rows = [r for r in rows if r["network"] != "paper"] + reference
     pace = pace_from(args.speed) if args.speed else None

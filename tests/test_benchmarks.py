@@ -198,7 +198,16 @@ def test_presets_table_prints_from_a_saved_search(presets, tmp_path, capsys):
     assert "| paper | inpaint 50% pixels | 1.000 | 33.00 | 100 |" in out and "32.00" not in out
     assert "| n16x5-in8-nearest | inpaint 50% pixels | -1.20, -1.20 |" in out
     assert "| n16x5-in8-nearest | inpaint 50% pixels | 1.000 | 1 | ≥ -1.20, -1.20 |" in out
+    # rows of further saved searches join the tables, and nothing is written to them or to --json
+    more = tmp_path / "bf16.json"
+    more.write_text(json.dumps({"rows": [_row("n16x5-in8-nearest-bf16", "coffee", 31.5, 40, [31.5])]}))
+    assert presets.main(["--table", "--json", str(path), "--with", str(more)]) == 0
+    out = capsys.readouterr().out
+    assert "| n16x5-in8-nearest | inpaint 50% pixels | -0.20, -0.20 |" in out
+    assert "| n16x5-in8-nearest-bf16 | inpaint 50% pixels | -0.50, -0.50 |" in out
+    assert len(json.loads(more.read_text())["rows"]) == 1
     bad_args = (
+        ["--with", str(tmp_path / "none.json")],
         ["--minutes", "two"],
         ["--minutes", "0"],
         ["--paper-from", str(tmp_path / "none.json")],
