@@ -50,9 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     run.add_argument(
         "--precision",
-        default="float32",
+        default="auto",
         choices=PRECISIONS,
-        help="bfloat16: the network's convolutions in bf16 (fast on a CPU with AMX); auto: bf16 only there",
+        help="the network's convolutions: auto (bf16 on a CPU with AMX tiles, float32 elsewhere), float32, bfloat16",
     )
     run.add_argument("--checkpoints", default=",".join(map(str, DEFAULT_CHECKPOINTS)))
     run.add_argument("--early-stop", action="store_true", help="stop where ES-WMV says (no ground truth needed)")

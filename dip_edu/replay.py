@@ -125,9 +125,10 @@ def precompute(
         problem = recipe.corrupt(img)
         network = nets.lesson_for(recipe.task) if net == "lesson" else net
         start = time.time()
+        # float32 everywhere: the shipped replays, and the numbers the lessons quote from them, stay reproducible
         run = fit(
             problem, network, iters=iters, device=device, checkpoints=checkpoints(iters), progress=progress,
-            **recipe.settings,
+            precision="float32", **recipe.settings,
         )  # fmt: skip
         if run.status != "finished":  # the others still run; the caller learns from the summary
             failure = {"key": key, "failed": f"the fit ended {run.status} after {run.iters} iterations"}

@@ -69,9 +69,10 @@ class Panel(W.VBox):
         checkpoints: tuple[int, ...] = DEFAULT_CHECKPOINTS,
         seed: int = 0,
         device: str = "auto",
+        precision: str = "auto",
     ) -> None:
         tasks = tasks or tuple(TASKS)
-        self.size, self.seed, self.device = size, seed, device
+        self.size, self.seed, self.device, self.precision = size, seed, device, precision
         self.checkpoints = checkpoints
         self.result: Run | None = None
         self.problem: Problem | None = None
@@ -380,7 +381,7 @@ class Panel(W.VBox):
                 callback=self._on_progress,
                 every=10,
                 stop=self._stop,
-                **fit_options,
+                **{"precision": self.precision, **fit_options},
             )
         except DipError as exc:
             self.say(str(exc), error=True)
@@ -435,6 +436,8 @@ class Panel(W.VBox):
         self.result = run
         peak = run.peak()
         summary = f"{run.status} after {run.iters} iterations in {run.seconds:.0f} s"
+        if run.config.get("precision") == "bfloat16":
+            summary += " (bf16 convolutions)"
         if peak:
             summary += f"; best PSNR {peak[1]:.2f} dB at iteration {peak[0]}"
         self.live_curves.value = plots.png(plots.curves_figure(run, ax_size=(8, 2.6)))

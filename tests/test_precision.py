@@ -10,9 +10,16 @@ from dip_edu import cli, cpu
 CPU = torch.device("cpu")
 
 
-def test_float32_is_the_default_and_bfloat16_is_asked_for():
+def test_float32_and_bfloat16_are_taken_as_asked():
     assert dip.pick_precision("float32", CPU) is None
     assert dip.pick_precision("bfloat16", CPU) is torch.bfloat16
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_a_fit_by_default_runs_bf16_exactly_where_the_cpu_has_amx(monkeypatch, astronaut64, amx):
+    monkeypatch.setattr(cpu, "has_amx", lambda: amx)
+    run = dip.fit(dip.noisy(astronaut64, 25), "tiny", iters=3, device="cpu")
+    assert run.config["precision"] == ("bfloat16" if amx else "float32")
 
 
 @pytest.mark.parametrize("amx", [True, False])
@@ -42,7 +49,7 @@ def test_amx_is_read_from_the_cpu_flags(tmp_path, flags, expected):
 
 def test_a_bf16_fit_keeps_float32_weights_and_record_and_tracks_the_float32_fit(astronaut64):
     problem = dip.noisy(astronaut64, 25)
-    exact = dip.fit(problem, "tiny", iters=60, device="cpu", checkpoints=(30,))
+    exact = dip.fit(problem, "tiny", iters=60, device="cpu", checkpoints=(30,), precision="float32")
     half = dip.fit(problem, "tiny", iters=60, device="cpu", checkpoints=(30,), precision="bfloat16")
     assert exact.config["precision"] == "float32" and half.config["precision"] == "bfloat16"
     assert all(p.dtype == torch.float32 for p in half.net.parameters())  # autocast: the weights stay float32
@@ -86,3 +93,11 @@ def test_the_command_line_passes_the_precision_and_refuses_others(capsys, tmp_pa
     assert cli.main([*base, "--precision", "float16"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("dip-edu: error: ") and "float16" in err[0]
+
+
+def test_the_panel_fits_at_its_precision_and_says_when_it_is_bf16():
+    panel = dip.Panel(task="denoise", size=64, preset="tiny", iters=5, precision="bfloat16")
+    run = panel.run()
+    assert run.config["precision"] == "bfloat16" and "(bf16 convolutions)" in panel.status.value
+    run = panel.run(precision="float32")  # a notebook may ask for another per run
+    assert run.config["precision"] == "float32" and "bf16" not in panel.status.value

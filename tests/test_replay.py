@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import dip_edu as dip
-from dip_edu import cli, replay
+from dip_edu import cli, cpu, replay
 
 
 def _within_rounding(run: dip.Run, snap: dip.Snapshot) -> tuple[float, float, float]:
@@ -24,10 +24,12 @@ def made(tmp_path_factory):
     """Two small replays (tiny network, 64×64, 260 iterations) in a scratch folder."""
     root = tmp_path_factory.mktemp("replays")
     lines: list[str] = []
-    summaries = replay.precompute(
-        ["02-denoise", "04-sr4"], root=root, iters=260, size=64, preset="tiny", device="cpu", progress=False,
-        log=lines.append,
-    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:  # as on a CPU with AMX tiles, where a fit's default is bf16
+        patch.setattr(cpu, "has_amx", lambda: True)
+        summaries = replay.precompute(
+            ["02-denoise", "04-sr4"], root=root, iters=260, size=64, preset="tiny", device="cpu", progress=False,
+            log=lines.append,
+        )  # fmt: skip
     return root, summaries, lines
 
 
@@ -43,6 +45,7 @@ def test_precompute_writes_what_load_reads(made):
     meta = replay.read_meta("02-denoise", root)
     assert meta["made"]["scale"] == "lesson" and "CPU" in meta["made"]["scale_note"]
     assert meta["config"]["preset"] == "tiny" and meta["made"]["side"] == 64
+    assert meta["config"]["precision"] == "float32"  # replays are made in float32 on any machine
     assert meta["peak"]["iter"] == run.peak()[0]
     assert "lesson scale" in replay.describe(run) and "260 iterations" in replay.describe(run)
 
