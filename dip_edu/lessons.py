@@ -103,7 +103,7 @@ def environment() -> dict[str, str]:
 
     import torch
 
-    from .fit import pick_device
+    from .fit import pick_device, pick_precision
 
     info = {"python": platform.python_version()}
     for package in ("dip-edu", "torch", "numpy", "scikit-image", "matplotlib", "ipywidgets"):
@@ -111,6 +111,8 @@ def environment() -> dict[str, str]:
     device = pick_device("auto")
     info["device"] = torch.cuda.get_device_name(0) if device.type == "cuda" else str(device)
     info["cpu threads"] = str(torch.get_num_threads())
+    bf16 = pick_precision("auto", device) is not None
+    info["convolutions"] = "bf16 (the CPU has AMX tiles)" if bf16 else "float32"
     return info
 
 

@@ -101,3 +101,13 @@ def test_the_panel_fits_at_its_precision_and_says_when_it_is_bf16():
     assert run.config["precision"] == "bfloat16" and "(bf16 convolutions)" in panel.status.value
     run = panel.run(precision="float32")  # a notebook may ask for another per run
     assert run.config["precision"] == "float32" and "bf16" not in panel.status.value
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_the_setup_check_says_which_precision_the_fits_will_use(monkeypatch, amx):
+    from dip_edu import lessons
+
+    monkeypatch.setattr(cpu, "has_amx", lambda: amx)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    info = lessons.environment()
+    assert info["convolutions"] == ("bf16 (the CPU has AMX tiles)" if amx else "float32")
