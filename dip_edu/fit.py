@@ -89,8 +89,8 @@ def fit(
     On a CUDA GPU each step is replayed from a CUDA graph (the same arithmetic, several times faster for
     small networks); `cuda_graph=False` launches every kernel from Python instead. `precision="bfloat16"`
     runs the network's convolutions in bf16 (weights, loss and average stay float32); "auto" (the default)
-    picks it on a CPU with AMX tiles, where wide networks run 1.5-3x faster to the same quality, and float32
-    everywhere else (docs/performance.md).
+    picks it on a CPU with AMX tiles for networks 64 channels wide or more (the paper's runs 2.3-2.6x faster
+    there, to the same quality), and float32 everywhere else (docs/performance.md).
     """
     settings = problem.settings
     iters = settings.get("iters", 3000) if iters is None else iters
@@ -109,7 +109,7 @@ def fit(
         f"image {w}x{h}: this network needs sides that divide by {spec.multiple} and are at least {spec.min_side}",
     )
     dev = pick_device(device)
-    cast = pick_precision(precision, dev)
+    cast = pick_precision(precision, dev, spec)
     memory.check(spec, problem.shape, dev)
     if dev.type == "cpu":
         cpu.limit_threads()
@@ -256,13 +256,17 @@ def fit(
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
+BF16_MIN_WIDTH = 64  # "auto" takes bf16 for networks at least this wide at every scale: 1.5-2.6x faster on AMX,
+# where the lesson networks (16-32 channels at the finest scales) ran 0.83-1.09x (docs/performance.md)
 
 
-def pick_precision(precision: str, dev: torch.device) -> torch.dtype | None:
-    """The dtype the network's forward is autocast to (None: float32): bf16 on request, or by "auto" on an AMX CPU."""
+def pick_precision(precision: str, dev: torch.device, spec: nets.NetSpec | None = None) -> torch.dtype | None:
+    """The dtype the network's forward is autocast to (None: float32): bf16 on request, or by "auto" on a CPU with
+    AMX tiles for a network at least BF16_MIN_WIDTH channels wide (any network when `spec` is None)."""
     require(precision in PRECISIONS, f"precision {precision!r}: choose {', '.join(PRECISIONS)}")
     if precision == "auto":
-        precision = "bfloat16" if dev.type == "cpu" and cpu.has_amx() else "float32"
+        wide = spec is None or min(spec.down + spec.up) >= BF16_MIN_WIDTH
+        precision = "bfloat16" if dev.type == "cpu" and wide and cpu.has_amx() else "float32"
     require(
         precision == "float32" or dev.type in ("cpu", "cuda"),
         f"precision bfloat16 on {dev.type}: only the CPU and CUDA run it here; use float32",

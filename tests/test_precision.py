@@ -16,16 +16,22 @@ def test_float32_and_bfloat16_are_taken_as_asked():
 
 
 @pytest.mark.parametrize("amx", [True, False])
-def test_a_fit_by_default_runs_bf16_exactly_where_the_cpu_has_amx(monkeypatch, astronaut64, amx):
+def test_a_fit_by_default_runs_a_wide_network_in_bf16_exactly_where_the_cpu_has_amx(monkeypatch, astronaut64, amx):
     monkeypatch.setattr(cpu, "has_amx", lambda: amx)
-    run = dip.fit(dip.noisy(astronaut64, 25), "tiny", iters=3, device="cpu")
+    wide = dip.nets.NetSpec(down=(64,) * 2, up=(64,) * 2, skip=(4,) * 2, input_depth=8)
+    run = dip.fit(dip.noisy(astronaut64, 25), wide, iters=3, device="cpu")
     assert run.config["precision"] == ("bfloat16" if amx else "float32")
+    assert dip.fit(dip.noisy(astronaut64, 25), "tiny", iters=3, device="cpu").config["precision"] == "float32"
 
 
 @pytest.mark.parametrize("amx", [True, False])
 def test_auto_picks_bf16_only_on_a_cpu_with_amx(monkeypatch, amx):
     monkeypatch.setattr(cpu, "has_amx", lambda: amx)
     assert dip.pick_precision("auto", CPU) is (torch.bfloat16 if amx else None)
+    assert dip.pick_precision("auto", CPU, dip.nets.spec("paper")) is (torch.bfloat16 if amx else None)
+    for narrow in ("lesson", "lesson-text", "lesson-pixels"):  # no faster in bf16: they stay float32
+        assert dip.pick_precision("auto", CPU, dip.nets.spec(narrow)) is None
+    assert dip.pick_precision("bfloat16", CPU, dip.nets.spec("lesson")) is torch.bfloat16  # asked for, it is bf16
     assert dip.pick_precision("auto", torch.device("cuda")) is None  # measured slower on a GPU
     assert dip.pick_precision("auto", torch.device("mps")) is None
 
@@ -110,4 +116,4 @@ def test_the_setup_check_says_which_precision_the_fits_will_use(monkeypatch, amx
     monkeypatch.setattr(cpu, "has_amx", lambda: amx)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     info = lessons.environment()
-    assert info["convolutions"] == ("bf16 (the CPU has AMX tiles)" if amx else "float32")
+    assert info["convolutions"].startswith("bf16 for networks 64 channels wide" if amx else "float32")

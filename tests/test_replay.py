@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -26,6 +27,7 @@ def made(tmp_path_factory):
     lines: list[str] = []
     with pytest.MonkeyPatch.context() as patch:  # as on a CPU with AMX tiles, where a fit's default is bf16
         patch.setattr(cpu, "has_amx", lambda: True)
+        patch.setattr(importlib.import_module("dip_edu.fit"), "BF16_MIN_WIDTH", 0)  # and the network counted wide
         summaries = replay.precompute(
             ["02-denoise", "04-sr4"], root=root, iters=260, size=64, preset="tiny", device="cpu", progress=False,
             log=lines.append,
