@@ -282,6 +282,27 @@ def test_the_shipped_ninth_round_gives_the_averages_the_docs_quote(presets, caps
     assert all("curve_ema" in r and r["iters"] == 8000 and r["seed"] == 0 for r in rows) and len(rows) == 15
 
 
+def test_the_shipped_tenth_round_gives_the_bf16_numbers_the_docs_quote(presets, speed, capsys):
+    # benchmarks/results/presets-cpu-tenth.json: bf16 fits, joined with the ninth round's float32 ones;
+    # docs/performance.md's tenth round quotes these lines
+    results = ROOT / "benchmarks" / "results"
+    args = ["--table", "--json", str(results / "presets-cpu-tenth.json")]
+    args += ["--with", str(results / "presets-cpu-ninth.json"), "--paper-from", str(results / "presets-h100.json")]
+    args += ["--speed", str(results / "speed-intel-tenth.json")]
+    assert presets.main([*args, "--minutes", "2,3,6"]) == 0
+    out = capsys.readouterr().out
+    assert "| n64to128-in8-nearest-bf16 | inpaint text | -0.22, -0.42 | 0.20, 0.20 | 0.16, 0.18 | -0.79, -1.15 |" in out
+    assert "| n32to128-in8-nearest | inpaint text | 0.045 | 3 | -2.90, -3.24 | -1.96, -2.37 | -1.21, -1.93 |" in out
+    assert (
+        "| n64to128-in8-nearest-bf16 | inpaint text | 0.054 | 3 | -2.76, -3.23 | -1.66, -2.23 | -0.45, -0.78 |" in out
+    )
+    rows = json.loads((results / "presets-cpu-tenth.json").read_text())["rows"]
+    half = [r for r in rows if r["network"].endswith("-bf16")]
+    assert len(half) == 18 and all(r["precision"] == "bfloat16" for r in half)
+    pace = presets.pace_from(str(results / "speed-intel-tenth.json"))
+    assert (round(pace["paper"], 3), round(pace["paper-bf16"], 3)) == (0.272, 0.120)
+
+
 def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
     # benchmarks/results/presets-cpu-seeds.json: seeds 1 and 2 of the two text networks on chelsea (seed 0 is in
     # presets-cpu.json); docs/performance.md's ninth round quotes these lines
