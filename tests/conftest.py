@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import dip_edu as dip
 
@@ -14,3 +15,24 @@ def astronaut64() -> np.ndarray:
 @pytest.fixture(scope="session")
 def camera64() -> np.ndarray:
     return dip.load("builtin:camera", size=64, resize=True)
+
+
+@pytest.fixture
+def sabotage(monkeypatch):
+    """A fit callback that throws the weights far off at iteration 40, a divergence for the fit to recover from
+    (call the fit with every=40). It reaches the fit's network by catching `nets.build`."""
+    built = {}
+    build = dip.nets.build
+
+    def keep(*args, **kwargs):
+        built["net"] = build(*args, **kwargs)
+        return built["net"]
+
+    def callback(progress) -> None:
+        if progress.iter == 40:
+            with torch.no_grad():
+                for p in built["net"].parameters():
+                    p.add_(torch.randn_like(p) * 5)
+
+    monkeypatch.setattr(dip.nets, "build", keep)
+    return callback

@@ -70,26 +70,6 @@ def test_a_bf16_fit_keeps_float32_weights_and_record_and_tracks_the_float32_fit(
     assert half.final.out.dtype == exact.final.out.dtype and half.final.out.shape == exact.final.out.shape
 
 
-def test_a_bf16_fit_recovers_from_divergence(astronaut64, monkeypatch):
-    built = {}
-    original = dip.nets.build
-
-    def capture(*args, **kwargs):
-        built["net"] = original(*args, **kwargs)
-        return built["net"]
-
-    def sabotage(progress):
-        if progress.iter == 40:
-            with torch.no_grad():
-                for p in built["net"].parameters():
-                    p.add_(torch.randn_like(p) * 5)
-
-    monkeypatch.setattr(dip.nets, "build", capture)
-    run = dip.fit(dip.reconstruct(astronaut64), "tiny", iters=80, callback=sabotage, every=40, precision="bfloat16")
-    assert any("restored weights and optimiser state" in e for e in run.events)
-    assert run.history["psnr_obs"][-1] > run.history["psnr_obs"][39] - 5
-
-
 def test_the_command_line_passes_the_precision_and_refuses_others(capsys, tmp_path):
     summary = tmp_path / "run.json"
     base = ["run", "--task", "denoise", "--image", "builtin:astronaut", "--size", "64", "--preset", "tiny"]
