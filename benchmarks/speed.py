@@ -87,22 +87,27 @@ print(json.dumps({"per_iter": per, "peak_mib": peak / 2**20, "device": name}))
 """
 
 
-BF16 = "-bf16"  # a network named NAME-bf16 is NAME with its convolutions in bf16 (`dip.fit(precision="bfloat16")`)
+def _search():
+    """benchmarks/presets.py: the search's candidates, and its NAME-bf16 naming of a network run in bf16."""
+    here = str(Path(__file__).parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import presets
+
+    return presets
 
 
 def network(name: str):
     """A preset of the package, or a candidate of the preset search (benchmarks/presets.py); NAME-bf16 alike."""
     from dip_edu import nets
 
-    name = name.removesuffix(BF16)
+    search = _search()
+    name = name.removesuffix(search.BF16)
     if name in nets.PRESETS:
         return nets.PRESETS[name]
-    sys.path.insert(0, str(Path(__file__).parent))
-    from presets import CANDIDATES
-
-    if name not in CANDIDATES:
+    if name not in search.CANDIDATES:
         raise SystemExit(f"network {name!r}: not a preset ({', '.join(nets.PRESETS)}) nor a search candidate")
-    return CANDIDATES[name]
+    return search.CANDIDATES[name]
 
 
 # glibc's settings for the reference loop, the ones `dip.fit` makes itself on a CPU (freed memory reused)
@@ -112,8 +117,7 @@ KEPT = dict(zip(cpu.MALLOC_ENV, (str(cpu.KEEP_BELOW), str(cpu.KEEP_FREE)), stric
 def measure(kind: str, preset: str, side: int, device: str, seconds: float, env: dict | None = None) -> dict:
     """One timing in a fresh process: seconds per iteration and peak memory (MiB) above the warmed-up state."""
     spec = json.dumps(network(preset).describe())
-    precision = "bfloat16" if preset.endswith(BF16) else "float32"
-    cmd = [sys.executable, "-c", CHILD, kind, spec, str(side), device, str(seconds), precision]
+    cmd = [sys.executable, "-c", CHILD, kind, spec, str(side), device, str(seconds), _search().precision(preset)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines() or ["no output"]
@@ -141,7 +145,7 @@ def exponent(rows: list[dict]) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="64,128,256,512", help="sides for the paper network")
-    parser.add_argument("--paper", default="paper", help=f"paper, paper{BF16} or both, at --sizes")
+    parser.add_argument("--paper", default="paper", help="paper, paper-bf16 or both, at --sizes")
     parser.add_argument("--presets", default="lesson,tiny", help="presets or search candidates, at --preset-side")
     parser.add_argument("--preset-side", type=int, default=128)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -152,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     papers = [p for p in args.paper.split(",") if p]
-    if any(p.removesuffix(BF16) != "paper" for p in papers):
-        parser.error(f"--paper takes paper and paper{BF16}, not {args.paper!r}")
+    if any(p.removesuffix(_search().BF16) != "paper" for p in papers):
+        parser.error(f"--paper takes paper and paper-bf16, not {args.paper!r}")
     started = time.perf_counter()
 
     import torch
