@@ -186,12 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         if with_reference:
             refs[side] = (ref, kept)
         print(_line(name, row, *refs.get(side, (None, None))), flush=True)
-    presets = []
-    for name in (p for p in args.presets.split(",") if p):
-        row = median_round(
-            [measure("engine", name, args.preset_side, args.device, args.seconds) for _ in range(args.rounds)]
-        )
-        presets.append(row)
+    names = [p for p in args.presets.split(",") if p]
+    timed: dict[str, list[dict]] = {name: [] for name in names}
+    for _ in range(args.rounds):  # interleaved across the presets too: a drift reaches every preset alike
+        for name in names:
+            timed[name].append(measure("engine", name, args.preset_side, args.device, args.seconds))
+    presets = [median_round(timed[name]) for name in names]
+    for name, row in zip(names, presets, strict=True):
         print(_line(name, row, None), flush=True)
     slopes = {name: exponent([r for r in paper if r["preset"] == name]) for name in papers}
     slope = slopes.get("paper")

@@ -144,6 +144,25 @@ class Pointwise(nn.Conv2d):
         return out.view(1, self.out_channels, h, w)
 
 
+class ReflectionPad(nn.ReflectionPad2d):
+    """Reflection padding in the map's own dtype. CPU autocast runs `reflection_pad2d` in float32, so in a bf16
+    fit every padded map went bf16 → float32 → bf16 (four copies a layer, forward and backward) for values the
+    next convolution rounds back to bf16 anyway; padding only copies values, so bf16 loses nothing."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32 or not _autocasting(x.device.type):
+            return super().forward(x)
+        with torch.autocast(x.device.type, enabled=False):
+            return super().forward(x)
+
+
+def _autocasting(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # PyTorch before 2.4 has no device argument
+        return torch.is_autocast_cpu_enabled() if device_type == "cpu" else torch.is_autocast_enabled()
+
+
 GEMM = True  # False: the 1×1 layers run as plain nn.Conv2d (the reference loop of benchmarks/speed.py)
 GEMM_BELOW = 256 * 256  # maps of this many pixels or more run as oneDNN convolutions: as fast there, with memory reused
 
@@ -153,7 +172,7 @@ def _conv(cin: int, cout: int, k: int, stride: int = 1, downsample: str = "strid
         return Pointwise(cin, cout)
     layers: list[nn.Module] = []
     if k > 1:
-        layers.append(nn.ReflectionPad2d((k - 1) // 2))
+        layers.append(ReflectionPad((k - 1) // 2))
     if stride > 1 and downsample != "stride":
         layers += [nn.Conv2d(cin, cout, k), nn.AvgPool2d(2) if downsample == "avg" else nn.MaxPool2d(2)]
     else:

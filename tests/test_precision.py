@@ -70,6 +70,24 @@ def test_a_bf16_fit_keeps_float32_weights_and_record_and_tracks_the_float32_fit(
     assert half.final.out.dtype == exact.final.out.dtype and half.final.out.shape == exact.final.out.shape
 
 
+def test_padding_stays_in_bf16_under_autocast_and_changes_no_value():
+    torch.manual_seed(0)
+    x = torch.rand(1, 4, 6, 6, dtype=torch.bfloat16, requires_grad=True)
+    grad = torch.rand(1, 4, 8, 8, dtype=torch.bfloat16)
+    plain, ours = torch.nn.ReflectionPad2d(1), dip.nets.ReflectionPad(1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        upcast, kept = plain(x), ours(x)
+    assert upcast.dtype == torch.float32  # what autocast does to reflection padding: the copies this pad saves
+    assert kept.dtype == torch.bfloat16 and torch.equal(kept.float(), upcast)  # the same values, no float32 copy
+    (g_plain,) = torch.autograd.grad(upcast, x, grad.float())
+    (g_ours,) = torch.autograd.grad(kept, x, grad)
+    assert torch.allclose(g_ours.float(), g_plain.float(), rtol=2e-2, atol=1e-2)  # border sums rounded in bf16
+    wide = dip.nets.NetSpec(down=(64,) * 2, up=(64,) * 2, skip=(4,) * 2, input_depth=8)
+    pads = [m for m in dip.nets.build(wide).modules() if isinstance(m, torch.nn.ReflectionPad2d)]
+    assert pads and all(isinstance(m, dip.nets.ReflectionPad) for m in pads)
+    assert ours(x.float()).dtype == torch.float32  # outside autocast: the plain pad
+
+
 def test_the_command_line_passes_the_precision_and_refuses_others(capsys, tmp_path):
     summary = tmp_path / "run.json"
     base = ["run", "--task", "denoise", "--image", "builtin:astronaut", "--size", "64", "--preset", "tiny"]
