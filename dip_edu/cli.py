@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         default="auto",
         choices=PRECISIONS,
-        help="the network's convolutions: auto (bf16 for wide networks on a CPU with AMX tiles), float32, bfloat16",
+        help="the network's convolutions: auto (bf16 on a CPU with AMX tiles for networks 32 channels wide or more), "
+        "float32, bfloat16",
     )
     run.add_argument("--checkpoints", default=",".join(map(str, DEFAULT_CHECKPOINTS)))
     run.add_argument("--early-stop", action="store_true", help="stop where ES-WMV says (no ground truth needed)")

@@ -89,8 +89,9 @@ def fit(
     On a CUDA GPU each step is replayed from a CUDA graph (the same arithmetic, several times faster for
     small networks); `cuda_graph=False` launches every kernel from Python instead. `precision="bfloat16"`
     runs the network's convolutions in bf16 (weights, loss and average stay float32); "auto" (the default)
-    picks it on a CPU with AMX tiles for networks 64 channels wide or more (the paper's runs 2.3-2.6x faster
-    there, to the same quality), and float32 everywhere else (docs/performance.md).
+    picks it on a CPU with AMX tiles for networks 32 channels wide or more (the paper's runs about 2x faster
+    there, the text and pixel lesson networks about 1.2x, to the same quality), and float32 everywhere else
+    (docs/performance.md).
     """
     settings = problem.settings
     iters = settings.get("iters", 3000) if iters is None else iters
@@ -256,8 +257,9 @@ def fit(
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
-BF16_MIN_WIDTH = 64  # "auto" takes bf16 for networks at least this wide at every scale: 1.5-2.6x faster on AMX,
-# where the lesson networks (16-32 channels at the finest scales) ran 0.83-1.09x (docs/performance.md)
+BF16_MIN_WIDTH = 32  # "auto" takes bf16 for networks at least this wide at every scale: on AMX the 32-channel
+# lesson networks ran at 0.78-0.85x their float32 time, the 64-channel ones at 0.36-0.63x, and the 16-channel
+# `lesson` at 1.2x (docs/performance.md)
 
 
 def pick_precision(precision: str, dev: torch.device, spec: nets.NetSpec | None = None) -> torch.dtype | None:

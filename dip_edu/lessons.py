@@ -112,7 +112,7 @@ def environment() -> dict[str, str]:
     info["device"] = torch.cuda.get_device_name(0) if device.type == "cuda" else str(device)
     info["cpu threads"] = str(torch.get_num_threads())
     bf16 = pick_precision("auto", device) is not None
-    info["convolutions"] = "bf16 for networks 64 channels wide or more (AMX tiles), else float32" if bf16 else "float32"
+    info["convolutions"] = "bf16 for networks 32 channels wide or more (AMX tiles), else float32" if bf16 else "float32"
     return info
 
 

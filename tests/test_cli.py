@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -118,9 +119,9 @@ def test_a_signal_leaves_a_complete_partial_record(tmp_path, sig):
     )
     deadline = time.time() + 120
     buffer = ""
-    while "fitting" not in buffer and time.time() < deadline:  # wait for the progress bar, not a fixed time
+    counted = re.compile(r"\| *[1-9]\d*/100000")  # the bar has counted a finished step: no fixed wait
+    while not counted.search(buffer[-40:]) and time.time() < deadline:
         buffer += proc.stderr.read(1)
-    time.sleep(1.0)
     proc.send_signal(sig)
     proc.communicate(timeout=120)
     assert proc.returncode == 130

@@ -29,8 +29,10 @@ def test_auto_picks_bf16_only_on_a_cpu_with_amx(monkeypatch, amx):
     monkeypatch.setattr(cpu, "has_amx", lambda: amx)
     assert dip.pick_precision("auto", CPU) is (torch.bfloat16 if amx else None)
     assert dip.pick_precision("auto", CPU, dip.nets.spec("paper")) is (torch.bfloat16 if amx else None)
-    for narrow in ("lesson", "lesson-text", "lesson-pixels"):  # no faster in bf16: they stay float32
-        assert dip.pick_precision("auto", CPU, dip.nets.spec(narrow)) is None
+    for wide in ("lesson-text", "lesson-pixels"):  # 32 channels at the finest scales: faster in bf16
+        assert dip.pick_precision("auto", CPU, dip.nets.spec(wide)) is (torch.bfloat16 if amx else None)
+    assert dip.pick_precision("auto", CPU, dip.nets.spec("lesson")) is None  # 16 channels: slower in bf16
+    assert dip.pick_precision("auto", CPU, dip.nets.spec("lesson-wide")) is None  # 16 at its finest scale
     assert dip.pick_precision("bfloat16", CPU, dip.nets.spec("lesson")) is torch.bfloat16  # asked for, it is bf16
     assert dip.pick_precision("auto", torch.device("cuda")) is None  # measured slower on a GPU
     assert dip.pick_precision("auto", torch.device("mps")) is None
@@ -114,4 +116,4 @@ def test_the_setup_check_says_which_precision_the_fits_will_use(monkeypatch, amx
     monkeypatch.setattr(cpu, "has_amx", lambda: amx)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     info = lessons.environment()
-    assert info["convolutions"].startswith("bf16 for networks 64 channels wide" if amx else "float32")
+    assert info["convolutions"].startswith("bf16 for networks 32 channels wide" if amx else "float32")
