@@ -303,6 +303,34 @@ def test_the_shipped_tenth_round_gives_the_bf16_numbers_the_docs_quote(presets, 
     assert (round(pace["paper"], 3), round(pace["paper-bf16"], 3)) == (0.272, 0.120)
 
 
+def test_the_shipped_eleventh_round_gives_the_numbers_the_docs_quote(presets, speed, capsys):
+    # benchmarks/results/speed-intel-eleventh.json: every network in float32 and bf16, interleaved rounds;
+    # presets-cpu-eleventh.json: the pixel network in bf16 for 8000 iterations. docs/performance.md quotes these
+    results = ROOT / "benchmarks" / "results"
+    pace = presets.pace_from(str(results / "speed-intel-eleventh.json"))
+    paces = [round(pace[n], 4) for n in ("lesson", "lesson-bf16", "lesson-text", "lesson-text-bf16")]
+    assert paces == [0.0168, 0.0203, 0.0342, 0.0265]
+    assert (round(pace["lesson-pixels"], 4), round(pace["lesson-pixels-bf16"], 4)) == (0.0385, 0.0328)
+    text = ["--json", str(results / "presets-cpu-tenth.json"), "--with", str(results / "presets-cpu-ninth.json")]
+    common = ["--table", "--paper-from", str(results / "presets-h100.json")]
+    common += ["--speed", str(results / "speed-intel-eleventh.json"), "--minutes", "2,3,4"]
+    assert presets.main([*common, *text]) == 0
+    out = capsys.readouterr().out
+    assert "| n64to128-in8-nearest-bf16 | inpaint text | -0.22, -0.42 | 0.16, 0.17 | 0.13, 0.15 |" in out
+    assert "| n32to128-in8-nearest | inpaint text | 0.034 | 3 | -2.33, -2.77 | -1.62, -2.04 | -1.25, -1.93 |" in out
+    assert "| n32to128-in8-nearest-bf16 | inpaint text | 0.027 | 3 | -1.86, -2.24 | -1.48, -2.08 |" in out
+    pixels = ["--json", str(results / "presets-cpu-eleventh.json"), "--with", str(results / "presets-cpu.json")]
+    assert presets.main([*common, *pixels]) == 0
+    out = capsys.readouterr().out
+    assert "| n32to128-in32-bf16 | inpaint 50% pixels | -0.43, -0.61 | 0.14, 0.15 | not reached on 2 of 3 |" in out
+    assert "| n32to128-in32 | inpaint 50% pixels | 0.038 | 3 | -1.37, -2.37 | -0.83, -1.44 | -0.55, -0.93 |" in out
+    assert "| n32to128-in32-bf16 | inpaint 50% pixels | 0.033 | 3 | -1.20, -1.81 | -0.76, -1.05 | -0.55, -0.66 |" in out
+    rows = json.loads((results / "presets-cpu-eleventh.json").read_text())["rows"]
+    assert {(r["network"], r["image"], r["iters"], r["precision"]) for r in rows} == {
+        ("n32to128-in32-bf16", image, 8000, "bfloat16") for image in ("astronaut", "chelsea", "coffee")
+    }
+
+
 def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
     # benchmarks/results/presets-cpu-seeds.json: seeds 1 and 2 of the two text networks on chelsea (seed 0 is in
     # presets-cpu.json); docs/performance.md's ninth round quotes these lines
@@ -346,6 +374,24 @@ def test_speed_line_states_the_ratio_and_the_8000_iteration_time(speed):
     gpu = speed._line("paper", {"side": 128, "per_iter": 0.00369, "peak_mib": 170}, {"per_iter": 0.0312})
     assert gpu == "| paper | 128 | 0.0037 | 170 | 0.031 | 0.12× | 0.5 min | — | — |"
     assert "failed: out of memory" in speed._line("paper", {"side": 512, "error": "out of memory"}, None)
+
+
+def test_speed_interleaves_the_presets_rounds_and_shows_each_ones_median(speed, monkeypatch, tmp_path, capsys):
+    calls = []
+
+    def fake(kind, preset, side, device, seconds, env=None):  # a machine that slows down as the run goes on
+        calls.append(preset)
+        row = {"kind": kind, "preset": preset, "side": side, "per_iter": 0.01 * len(calls), "peak_mib": 9.0}
+        return {**row, "device": "cpu"}
+
+    monkeypatch.setattr(speed, "measure", fake)
+    out = tmp_path / "speed.json"
+    args = ["--sizes", "", "--presets", "lesson,lesson-bf16", "--rounds", "3", "--json", str(out)]
+    assert speed.main(args) == 0
+    assert calls == ["lesson", "lesson-bf16"] * 3  # a drift reaches both alike, not one's three rounds
+    rows = json.loads(out.read_text())["presets"]
+    assert [r["rounds"] for r in rows] == [[0.01, 0.03, 0.05], [0.02, 0.04, 0.06]]
+    assert [r["per_iter"] for r in rows] == [0.03, 0.04] and "| lesson-bf16 | 128 | 0.040 |" in capsys.readouterr().out
 
 
 def test_speed_measures_a_small_network_in_a_fresh_process(speed):
