@@ -89,8 +89,8 @@ def fit(
     On a CUDA GPU each step is replayed from a CUDA graph (the same arithmetic, several times faster for
     small networks); `cuda_graph=False` launches every kernel from Python instead. `precision="bfloat16"`
     runs the network's convolutions in bf16 (weights, loss and average stay float32); "auto" (the default)
-    picks it on a CPU with AMX tiles for networks 32 channels wide or more (the paper's runs about 2x faster
-    there, the text and pixel lesson networks about 1.2x, to the same quality), and float32 everywhere else
+    picks it on a CPU with AMX tiles for networks 32 channels wide or more (the paper's runs 2-3x faster
+    there, the text and pixel lesson networks 1.2-1.3x, to the same quality), and float32 everywhere else
     (docs/performance.md).
     """
     settings = problem.settings

@@ -147,7 +147,8 @@ class Pointwise(nn.Conv2d):
 class ReflectionPad(nn.ReflectionPad2d):
     """Reflection padding in the map's own dtype. CPU autocast runs `reflection_pad2d` in float32, so in a bf16
     fit every padded map went bf16 → float32 → bf16 (four copies a layer, forward and backward) for values the
-    next convolution rounds back to bf16 anyway; padding only copies values, so bf16 loses nothing."""
+    next convolution rounds back to bf16 anyway. Padding copies values, so the forward is the same to the bit; in
+    the backward the few sums at the borders are rounded in bf16."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.float32 or not _autocasting(x.device.type):
