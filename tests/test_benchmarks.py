@@ -329,14 +329,20 @@ def test_the_shipped_eleventh_round_gives_the_numbers_the_docs_quote(presets, sp
     assert {(r["network"], r["image"], r["iters"], r["precision"]) for r in rows} == {
         ("n32to128-in32-bf16", image, 8000, "bfloat16") for image in ("astronaut", "chelsea", "coffee")
     }
-    seeds = str(results / "presets-cpu-seeds-eleventh.json")  # lesson-text, seeds 1 and 2, both precisions
+    seeds = str(results / "presets-cpu-seeds-eleventh.json")  # both lesson networks, seeds 1 and 2, both precisions
     assert presets.main(["--table", "--json", seeds, "--paper-from", str(results / "presets-h100.json")]) == 0
     out = capsys.readouterr().out
     assert "| n32to128-in8-nearest | inpaint text | 0.067 | 36.04 | 2962 |" in out
     assert "| n32to128-in8-nearest-bf16 | inpaint text | 0.040 | 36.16 | 2961 |" in out
+    assert "| n32to128-in32 | inpaint 50% pixels | 0.053 | 31.61 | 2921 |" in out
+    assert "| n32to128-in32-bf16 | inpaint 50% pixels | 0.035 | 31.46 | 2923 |" in out
     rows = json.loads(Path(seeds).read_text())["rows"]
-    assert sorted((r["precision"], r["seed"]) for r in rows) == sorted(
-        (p, seed) for p in ("float32", "bfloat16") for seed in (1, 2) for _ in range(3)
+    assert sorted((r["task"], r["precision"], r["seed"]) for r in rows) == sorted(
+        (task, p, seed)
+        for task in ("inpaint text", "inpaint 50% pixels")
+        for p in ("float32", "bfloat16")
+        for seed in (1, 2)
+        for _ in range(3)
     )
 
 
