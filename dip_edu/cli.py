@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import degrade, images, memory, nets
 from .errors import DipError, DipNotice, number, require
-from .fit import DEFAULT_CHECKPOINTS, PRECISIONS, fit, pick_device
+from .fit import BF16_MIN_WIDTH, DEFAULT_CHECKPOINTS, PRECISIONS, fit, pick_device
 from .problem import Problem
 from .run import Run, _atomic_write
 
@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         default="auto",
         choices=PRECISIONS,
-        help="the network's convolutions: auto (bf16 on a CPU with AMX tiles for networks 32 channels wide or more), "
-        "float32, bfloat16",
+        help=f"the network's convolutions: auto (bf16 on a CPU with AMX tiles for networks {BF16_MIN_WIDTH} channels "
+        "wide or more), float32, bfloat16",
     )
     run.add_argument("--checkpoints", default=",".join(map(str, DEFAULT_CHECKPOINTS)))
     run.add_argument("--early-stop", action="store_true", help="stop where ES-WMV says (no ground truth needed)")

@@ -103,7 +103,7 @@ def environment() -> dict[str, str]:
 
     import torch
 
-    from .fit import pick_device, pick_precision
+    from .fit import BF16_MIN_WIDTH, pick_device, pick_precision
 
     info = {"python": platform.python_version()}
     for package in ("dip-edu", "torch", "numpy", "scikit-image", "matplotlib", "ipywidgets"):
@@ -112,7 +112,8 @@ def environment() -> dict[str, str]:
     info["device"] = torch.cuda.get_device_name(0) if device.type == "cuda" else str(device)
     info["cpu threads"] = str(torch.get_num_threads())
     bf16 = pick_precision("auto", device) is not None
-    info["convolutions"] = "bf16 for networks 32 channels wide or more (AMX tiles), else float32" if bf16 else "float32"
+    wide = f"bf16 for networks {BF16_MIN_WIDTH} channels wide or more (AMX tiles), else float32"
+    info["convolutions"] = wide if bf16 else "float32"
     return info
 
 
