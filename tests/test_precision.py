@@ -8,6 +8,7 @@ import dip_edu as dip
 from dip_edu import cli, cpu
 
 CPU = torch.device("cpu")
+WIDE = dip.nets.NetSpec(down=(64,) * 2, up=(64,) * 2, skip=(4,) * 2, input_depth=8)  # small, but wide enough for bf16
 
 
 def test_float32_and_bfloat16_are_taken_as_asked():
@@ -18,8 +19,7 @@ def test_float32_and_bfloat16_are_taken_as_asked():
 @pytest.mark.parametrize("amx", [True, False])
 def test_a_fit_by_default_runs_a_wide_network_in_bf16_exactly_where_the_cpu_has_amx(monkeypatch, astronaut64, amx):
     monkeypatch.setattr(cpu, "has_amx", lambda: amx)
-    wide = dip.nets.NetSpec(down=(64,) * 2, up=(64,) * 2, skip=(4,) * 2, input_depth=8)
-    run = dip.fit(dip.noisy(astronaut64, 25), wide, iters=3, device="cpu")
+    run = dip.fit(dip.noisy(astronaut64, 25), WIDE, iters=3, device="cpu")
     assert run.config["precision"] == ("bfloat16" if amx else "float32")
     assert dip.fit(dip.noisy(astronaut64, 25), "tiny", iters=3, device="cpu").config["precision"] == "float32"
 
@@ -84,8 +84,7 @@ def test_padding_stays_in_bf16_under_autocast_and_changes_no_value():
     (g_plain,) = torch.autograd.grad(upcast, x, grad.float())
     (g_ours,) = torch.autograd.grad(kept, x, grad)
     assert torch.allclose(g_ours.float(), g_plain.float(), rtol=2e-2, atol=1e-2)  # border sums rounded in bf16
-    wide = dip.nets.NetSpec(down=(64,) * 2, up=(64,) * 2, skip=(4,) * 2, input_depth=8)
-    pads = [m for m in dip.nets.build(wide).modules() if isinstance(m, torch.nn.ReflectionPad2d)]
+    pads = [m for m in dip.nets.build(WIDE).modules() if isinstance(m, torch.nn.ReflectionPad2d)]
     assert pads and all(isinstance(m, dip.nets.ReflectionPad) for m in pads)
     assert ours(x.float()).dtype == torch.float32  # outside autocast: the plain pad
 
