@@ -346,6 +346,29 @@ def test_the_shipped_eleventh_round_gives_the_numbers_the_docs_quote(presets, sp
     )
 
 
+def test_the_shipped_twelfth_round_gives_the_numbers_the_docs_quote(presets, speed, capsys):
+    # benchmarks/results/presets-cpu-twelfth.json: the 48-channel text networks in bf16, 8000 iterations;
+    # speed-intel-twelfth.json: their paces beside the 64-channel one's and the paper network's. The docs quote these
+    results = ROOT / "benchmarks" / "results"
+    pace = presets.pace_from(str(results / "speed-intel-twelfth.json"))
+    names = ("paper", "n32to128-in8-nearest-bf16", "n48to128-in8-nearest-bf16", "n64to128-in8-nearest-bf16")
+    assert [round(pace[n], 3) for n in names] == [0.182, 0.035, 0.039, 0.045]
+    args = ["--table", "--json", str(results / "presets-cpu-twelfth.json")]
+    args += ["--with", str(results / "presets-cpu-tenth.json"), "--paper-from", str(results / "presets-h100.json")]
+    args += ["--speed", str(results / "speed-intel-twelfth.json"), "--minutes", "3,4,6"]
+    assert presets.main(args) == 0
+    out = capsys.readouterr().out
+    assert "| n48to128-in8-nearest-bf16 | inpaint text | -0.60, -1.03 | 0.21, 0.22 | not reached on 2 of 3 |" in out
+    assert "| n64-48to128-in8-nearest-bf16 | inpaint text | -1.11, -1.11 |" in out
+    assert "| n64to128-in8-nearest-bf16 | inpaint text | -0.22, -0.42 | 0.24, 0.25 | 0.20, 0.22 |" in out
+    assert "| n48to128-in8-nearest-bf16 | inpaint text | 0.039 | 3 | -1.26, -1.74 | -0.87, -1.16 |" in out
+    assert "| n64to128-in8-nearest-bf16 | inpaint text | 0.045 | 3 | -1.26, -1.73 | -0.60, -0.90 |" in out
+    rows = json.loads((results / "presets-cpu-twelfth.json").read_text())["rows"]
+    assert sorted((r["network"], r["image"], r["iters"], r["precision"]) for r in rows) == [
+        ("n48to128-in8-nearest-bf16", image, 8000, "bfloat16") for image in ("astronaut", "chelsea", "coffee")
+    ] + [("n64-48to128-in8-nearest-bf16", "chelsea", 8000, "bfloat16")]
+
+
 def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
     # benchmarks/results/presets-cpu-seeds.json: seeds 1 and 2 of the two text networks on chelsea (seed 0 is in
     # presets-cpu.json); docs/performance.md's ninth round quotes these lines
