@@ -106,9 +106,14 @@ CANDIDATES.update(
     {
         "n48to128-in8-nearest": replace(_N32TO128, down=(48, 48, 64, 64, 128), up=(48, 48, 64, 64, 128)),
         "n64-48to128-in8-nearest": replace(_N32TO128, down=(64, 48, 64, 64, 128), up=(64, 48, 64, 64, 128)),
+        # and skips as wide as the scales, as the reference code's text network has them (`paper-text` below)
+        "n32to128-skipw-in8-nearest": replace(_N32TO128, skip=(32, 32, 64, 64, 128)),
     }
 )
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
+# The public reference code inpaints text (its Fig. 7 image) with the paper network's widths but 128-channel skips
+# and nearest upsampling; `paper` is its denoising and super-resolution network. Twelfth round: the two on text.
+NETWORKS["paper-text"] = replace(NETWORKS["paper"], skip=(128,) * 5, upsample="nearest")
 # Candidates that change the optimiser rather than the network: name -> (network, learning rate for every task).
 LEARNING_RATES: dict[str, tuple[str, float]] = {
     "n16x5-in8-nearest-lr0.02": ("n16x5-in8-nearest", 0.02),
@@ -130,8 +135,10 @@ BF16_NETWORKS = (
     "n64to128-in8",
     "n48to128-in8-nearest",
     "n64-48to128-in8-nearest",
+    "n32to128-skipw-in8-nearest",
+    "n16x5-skip16-in8-nearest",
 )
-NETWORKS.update({name + BF16: NETWORKS[name] for name in (*BF16_NETWORKS, "paper")})
+NETWORKS.update({name + BF16: NETWORKS[name] for name in (*BF16_NETWORKS, "paper", "paper-text")})
 
 
 def precision(name: str) -> str:
@@ -191,10 +198,10 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str, seed: int
     }
 
 
-def _reference(rows: list[dict]) -> dict[tuple[str, str], dict]:
-    """The paper network's run per task and crop that candidates are compared with: its seed-0 run where it has
-    several."""
-    runs = sorted((r for r in rows if r["network"] == "paper"), key=lambda r: -r.get("seed", 0))
+def _reference(rows: list[dict], name: str = "paper") -> dict[tuple[str, str], dict]:
+    """The run per task and crop that candidates are compared with (the paper network's, or the network `name`'s):
+    its seed-0 run where it has several."""
+    runs = sorted((r for r in rows if r["network"] == name), key=lambda r: -r.get("seed", 0))
     return {(r["task"], r["image"]): r for r in runs}
 
 
@@ -257,7 +264,7 @@ def reached(row: dict, level: float) -> int | None:
     return None
 
 
-def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
+def verdict(rows: list[dict], pace: dict[str, float] | None = None, reference: str = "paper") -> str:
     """Each candidate against the paper network, crop by crop: the issue's two quality targets.
 
     Δ best is the candidate's best PSNR minus the paper network's on the same crop and task (and the same for
@@ -265,12 +272,13 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
     both over the paper network's seconds to its best: the candidate's seconds to its own best, and its
     seconds to first come within MARGIN_DB of the paper network's best ("—" where a run kept no curve).
     Seconds are iterations times `pace` (seconds per iteration measured alone, by benchmarks/speed.py) when
-    given, else each run's own clock.
+    given, else each run's own clock. `reference` names another network to compare with in the paper network's place.
     """
-    paper = _reference(rows)
+    paper = _reference(rows, reference)
+    ref = reference
     lines = [
-        "| network | task | Δ best vs paper (mean, worst) dB | time to best / paper's (mean, worst) "
-        f"| time to paper's best − {MARGIN_DB} dB / paper's (mean, worst) | Δ best of average (mean, worst) dB |",
+        f"| network | task | Δ best vs {ref} (mean, worst) dB | time to best / {ref}'s (mean, worst) "
+        f"| time to {ref}'s best − {MARGIN_DB} dB / {ref}'s (mean, worst) | Δ best of average (mean, worst) dB |",
         "|---|---|---|---|---|---|",
     ]
 
@@ -279,7 +287,7 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
         return (r["best_iter"] if iters is None else iters) * per
 
     for name in NETWORKS:
-        if name == "paper":
+        if name == reference:
             continue
         for task in TASKS:
             pairs = _pairs(rows, name, task, paper)
@@ -302,11 +310,11 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None) -> str:
     return "\n".join(lines)
 
 
-def _budgeted(rows: list[dict], pace: dict[str, float] | None, average: bool = False):
+def _budgeted(rows: list[dict], pace: dict[str, float] | None, average: bool = False, reference: str = "paper"):
     """Per network and task with curves (of the output average, with `average`): (name, task, seconds per
-    iteration, whether that is the runs' own clock, [(run, the paper network's run on the same crop)])."""
+    iteration, whether that is the runs' own clock, [(run, the reference network's run on the same crop)])."""
     curve, _ = _keys(average)
-    paper = _reference(rows)
+    paper = _reference(rows, reference)
     for name in NETWORKS:
         for task in TASKS:
             pairs = [(r, p) for r, p in _pairs(rows, name, task, paper) if curve in r]
@@ -324,7 +332,13 @@ def _gaps(pairs: list[tuple[dict, dict]], iters: int, average: bool = False) -> 
     return [max(r[curve][: iters // CURVE_STEP + 1]) - p[best] for r, p in pairs]
 
 
-def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float], average: bool = False) -> str:
+def within(
+    rows: list[dict],
+    pace: dict[str, float] | None,
+    minutes: list[float],
+    average: bool = False,
+    reference: str = "paper",
+) -> str:
     """What each network reaches in a lesson's minutes: its best PSNR within each budget against the paper network's.
 
     Each cell is the mean and worst, over the runs (crops, and seeds where there are several), of the best PSNR a
@@ -333,11 +347,11 @@ def within(rows: list[dict], pace: dict[str, float] | None, minutes: list[float]
     ended before the budget did: its best within the run is a floor on its best within the budget. Seconds are
     iterations times `pace` (marked "own clock" where `pace` lacks the network), else each run's own clock, as
     in `verdict`. With `average` it reads the output average's curve and the paper network's best average (runs
-    that kept no such curve are left out).
+    that kept no such curve are left out). `reference` as in `verdict`.
     """
     heads = " | ".join(f"{m:g} min" for m in minutes)
     lines = [f"| network | task | s/iter | runs | {heads} |", "|---|---|---|---|" + "---|" * len(minutes)]
-    for name, task, per, own, pairs in _budgeted(rows, pace, average):
+    for name, task, per, own, pairs in _budgeted(rows, pace, average, reference):
         cells = []
         for m in minutes:
             iters = int(m * 60 / per)  # the iterations the budget buys
@@ -445,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--plot", help="also draw each network's best so far against minutes into this image")
     parser.add_argument(
+        "--reference",
+        default="paper",
+        help="the tables compare with this network's runs instead of the paper network's (for text: paper-text-bf16)",
+    )
+    parser.add_argument(
         "--average",
         action="store_true",
         help="--minutes and --plot read the output average's PSNR (the image the lessons compare), not the output's",
@@ -466,11 +485,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seeds takes whole numbers separated by commas, not {args.seeds!r}")
     if not seeds:
         parser.error("--seeds needs at least one seed")
-    reference: list[dict] = []
+    if args.reference not in NETWORKS:
+        parser.error(f"--reference: unknown network {args.reference!r}")
+    paper_rows: list[dict] = []
     if args.paper_from:
         if not Path(args.paper_from).exists():
             parser.error(f"--paper-from: no saved search at {args.paper_from}")
-        reference = [r for r in json.loads(Path(args.paper_from).read_text())["rows"] if r["network"] == "paper"]
+        paper_rows = [r for r in json.loads(Path(args.paper_from).read_text())["rows"] if r["network"] == "paper"]
         names = [n for n in names if n != "paper"]  # the reference comes from the file
     if args.strict_fp32:
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
@@ -497,16 +518,16 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(extra).exists():
             parser.error(f"--with: no saved search at {extra}")
         rows = rows + json.loads(Path(extra).read_text())["rows"]
-    if reference:
-        rows = [r for r in rows if r["network"] != "paper"] + reference
+    if paper_rows:
+        rows = [r for r in rows if r["network"] != "paper"] + paper_rows
     pace = pace_from(args.speed) if args.speed else None
     print()
     print(table(rows))
     print()
-    print(verdict(rows, pace))
+    print(verdict(rows, pace, args.reference))
     if minutes:
         print()
-        print(within(rows, pace, minutes, args.average))
+        print(within(rows, pace, minutes, args.average, args.reference))
     if args.plot:
         try:
             plot_within(rows, pace, args.plot, args.average)

@@ -98,16 +98,16 @@ def _search():
 
 
 def network(name: str):
-    """A preset of the package, or a candidate of the preset search (benchmarks/presets.py); NAME-bf16 alike."""
+    """A preset of the package, or a network of the preset search (benchmarks/presets.py); NAME-bf16 alike."""
     from dip_edu import nets
 
     search = _search()
     name = name.removesuffix(search.BF16)
     if name in nets.PRESETS:
         return nets.PRESETS[name]
-    if name not in search.CANDIDATES:
-        raise SystemExit(f"network {name!r}: not a preset ({', '.join(nets.PRESETS)}) nor a search candidate")
-    return search.CANDIDATES[name]
+    if name not in search.NETWORKS:
+        raise SystemExit(f"network {name!r}: not a preset ({', '.join(nets.PRESETS)}) nor a network of the search")
+    return search.NETWORKS[name]
 
 
 # glibc's settings for the reference loop, the ones `dip.fit` makes itself on a CPU (freed memory reused)

@@ -65,7 +65,8 @@ ACTIVATIONS = {
 _WIDE = NetSpec(down=(32, 32, 64, 64, 128), up=(32, 32, 64, 64, 128), skip=(4,) * 5, input_depth=8, upsample="nearest")
 
 PRESETS: dict[str, NetSpec] = {
-    # The network of the paper's denoising, inpainting and super-resolution experiments.
+    # The network of the paper's denoising, super-resolution and dropped-pixel experiments. For text the public
+    # reference code widens the skips to 128 channels and upsamples nearest (docs/performance.md, twelfth round).
     "paper": NetSpec(),
     # The lessons' network for a 2-core CPU at 128×128, chosen by quality per second (benchmarks/presets.py,
     # docs/performance.md): the same five scales and skips, 16 channels throughout, an 8-channel input and

@@ -88,6 +88,28 @@ def test_verdict_compares_the_output_averages_best_too(presets):
     assert line.startswith(f"| {name} | inpaint 50% pixels | -0.20, -0.20 |") and line.endswith("| -1.00, -1.00 |")
 
 
+def test_verdict_and_budgets_compare_with_another_reference_network_when_asked(presets):
+    # the reference code's text network in the paper network's place: the paper network becomes one of the compared
+    name = "n16x5-in8-nearest"
+    rows = [
+        _row("paper", "coffee", 32.0, 11, [30.0, 32.0], s_per_iter=0.4),
+        _row("paper-text", "coffee", 33.0, 11, [31.0, 33.0], s_per_iter=0.8),
+        _row(name, "coffee", 31.8, 22, [31.0, 31.6, 31.8], s_per_iter=0.1),
+    ]
+    table = presets.verdict(rows, reference="paper-text")
+    assert "| Δ best vs paper-text (mean, worst) dB |" in table
+    mine = next(ln for ln in table.splitlines() if ln.startswith(f"| {name} "))
+    # own best 22*0.1 / (11*0.8) = 0.25; never within 0.5 dB of 33.0
+    assert mine == f"| {name} | inpaint 50% pixels | -1.20, -1.20 | 0.25, 0.25 | not reached on 1 of 1 | -1.20, -1.20 |"
+    assert any(ln.startswith("| paper | inpaint 50% pixels | -1.00, -1.00 |") for ln in table.splitlines())
+    assert not any(ln.startswith("| paper-text |") for ln in table.splitlines())
+    budgets = presets.within(rows, None, [0.1], reference="paper-text")
+    assert f"| {name} | inpaint 50% pixels | 0.100 | 1 | ≥ -1.20, -1.20 |" in budgets  # 60 iterations: past its end
+    assert presets.verdict(rows) != table  # the default stays the paper network
+    with pytest.raises(SystemExit):
+        presets.main(["--table", "--reference", "paper-txt"])  # a name no search network has
+
+
 def test_pace_reads_the_speed_json_under_candidate_names(presets, tmp_path):
     record = {
         "paper": [{"side": 64, "per_iter": 0.1}, {"side": 128, "per_iter": 0.3}],
@@ -122,6 +144,9 @@ def test_bf16_networks_are_paced_under_their_own_names_never_the_float32_ones(pr
 def test_speed_takes_bf16_names_for_any_network(speed, capsys):
     assert speed.network("lesson-text-bf16") == speed.network("lesson-text")
     assert speed.network("n64to128-in8-bf16") == speed.network("n64to128-in8")
+    assert speed.network("paper-text").skip == (128,) * 5  # the reference code's text network, not a candidate
+    with pytest.raises(SystemExit, match="not a preset"):
+        speed.network("n99x5")
     row = speed.measure("engine", "tiny-bf16", 32, "cpu", 0.5)
     assert "error" not in row, row.get("error")
     assert row["preset"] == "tiny-bf16" and row["per_iter"] > 0
