@@ -108,6 +108,7 @@ CANDIDATES.update(
         "n64-48to128-in8-nearest": replace(_N32TO128, down=(64, 48, 64, 64, 128), up=(64, 48, 64, 64, 128)),
         # and skips as wide as the scales, as the reference code's text network has them (`paper-text` below)
         "n32to128-skipw-in8-nearest": replace(_N32TO128, skip=(32, 32, 64, 64, 128)),
+        "n64to128-skipw-in8-nearest": replace(_N64TO128, skip=(64, 64, 64, 64, 128)),
     }
 )
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
@@ -136,6 +137,7 @@ BF16_NETWORKS = (
     "n48to128-in8-nearest",
     "n64-48to128-in8-nearest",
     "n32to128-skipw-in8-nearest",
+    "n64to128-skipw-in8-nearest",
     "n16x5-skip16-in8-nearest",
 )
 NETWORKS.update({name + BF16: NETWORKS[name] for name in (*BF16_NETWORKS, "paper", "paper-text")})

@@ -389,9 +389,47 @@ def test_the_shipped_twelfth_round_gives_the_numbers_the_docs_quote(presets, spe
     assert "| n48to128-in8-nearest-bf16 | inpaint text | 0.039 | 3 | -1.26, -1.74 | -0.87, -1.16 |" in out
     assert "| n64to128-in8-nearest-bf16 | inpaint text | 0.045 | 3 | -1.26, -1.73 | -0.60, -0.90 |" in out
     rows = json.loads((results / "presets-cpu-twelfth.json").read_text())["rows"]
-    assert sorted((r["network"], r["image"], r["iters"], r["precision"]) for r in rows) == [
-        ("n48to128-in8-nearest-bf16", image, 8000, "bfloat16") for image in ("astronaut", "chelsea", "coffee")
-    ] + [("n64-48to128-in8-nearest-bf16", "chelsea", 8000, "bfloat16")]
+    crops = ("astronaut", "chelsea", "coffee")
+    assert sorted((r["network"], r["image"], r["iters"], r["precision"]) for r in rows) == sorted(
+        [
+            (name + "-bf16", image, 8000, "bfloat16")
+            for name in ("n48to128-in8-nearest", "paper-text")
+            for image in crops
+        ]
+        + [("n32to128-skipw-in8-nearest-bf16", image, 8000, "bfloat16") for image in crops]
+        + [
+            (n + "-bf16", "chelsea", 8000, "bfloat16")
+            for n in ("n64-48to128-in8-nearest", "n64to128-skipw-in8-nearest")
+        ]
+        + [("n16x5-skip16-in8-nearest", "chelsea", 8000, "float32")]
+    )
+
+
+def test_the_shipped_wide_skip_runs_give_the_numbers_the_docs_quote(presets, speed, capsys):
+    # the twelfth round's second part: the reference code's text network and wide skips, against `paper` and
+    # against that network (--reference); speed-intel-twelfth-skips.json holds their paces
+    results = ROOT / "benchmarks" / "results"
+    pace = presets.pace_from(str(results / "speed-intel-twelfth-skips.json"))
+    names = ("paper", "paper-text", "paper-text-bf16", "n32to128-skipw-in8-nearest", "n32to128-skipw-in8-nearest-bf16")
+    assert [round(pace[n], 3) for n in names] == [0.194, 0.339, 0.135, 0.052, 0.036]
+    args = ["--table", "--json", str(results / "presets-cpu-twelfth.json")]
+    args += ["--with", str(results / "presets-cpu-tenth.json"), "--paper-from", str(results / "presets-h100.json")]
+    args += ["--speed", str(results / "speed-intel-twelfth-skips.json"), "--minutes", "2,3,4"]
+    assert presets.main(args) == 0
+    out = capsys.readouterr().out
+    assert "| paper-text-bf16 | inpaint text | +0.40, +0.13 |" in out
+    assert "| n32to128-skipw-in8-nearest-bf16 | inpaint text | -0.62, -1.22 |" in out
+    assert (
+        "| n32to128-skipw-in8-nearest-bf16 | inpaint text | 0.036 | 3 | -1.45, -1.60 | -1.02, -1.36 | -0.78, -1.23 |"
+        in out
+    )
+    assert (
+        "| n32to128-in8-nearest-bf16 | inpaint text | 0.036 | 3 | -2.57, -3.09 | -1.76, -2.12 | -1.50, -2.08 |" in out
+    )
+    assert presets.main([*args, "--reference", "paper-text-bf16"]) == 0
+    out = capsys.readouterr().out
+    assert "| n64to128-in8-nearest-bf16 | inpaint text | -0.62, -1.04 | 0.35, 0.37 | not reached on 1 of 3 |" in out
+    assert "| paper | inpaint text | -0.40, -0.62 |" in out
 
 
 def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
