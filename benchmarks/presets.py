@@ -113,7 +113,7 @@ CANDIDATES.update(
 )
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
 # The public reference code inpaints text (its Fig. 7 image) with the paper network's widths but 128-channel skips
-# and nearest upsampling; `paper` is its denoising and super-resolution network. Twelfth round: the two on text.
+# and nearest upsampling; `paper` is its denoising, super-resolution and dropped-pixel network. Twelfth round.
 NETWORKS["paper-text"] = replace(NETWORKS["paper"], skip=(128,) * 5, upsample="nearest")
 # Candidates that change the optimiser rather than the network: name -> (network, learning rate for every task).
 LEARNING_RATES: dict[str, tuple[str, float]] = {
@@ -138,7 +138,6 @@ BF16_NETWORKS = (
     "n64-48to128-in8-nearest",
     "n32to128-skipw-in8-nearest",
     "n64to128-skipw-in8-nearest",
-    "n16x5-skip16-in8-nearest",
 )
 NETWORKS.update({name + BF16: NETWORKS[name] for name in (*BF16_NETWORKS, "paper", "paper-text")})
 
@@ -365,8 +364,11 @@ def within(
     return "\n".join(lines)
 
 
-def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str, average: bool = False) -> list[str]:
-    """`within` as a figure: per task, each network's mean gap to the paper network's best against minutes.
+def plot_within(
+    rows: list[dict], pace: dict[str, float] | None, path: str, average: bool = False, reference: str = "paper"
+) -> list[str]:
+    """`within` as a figure: per task, each network's mean gap to the paper network's best against minutes
+    (to `reference`'s, as in `verdict`).
 
     One panel per task; a line (the mean over its runs) per network fitted on every crop the paper network was,
     drawn up to the end of its shortest run (no extrapolation), at `pace` (networks without one are left out
@@ -379,11 +381,11 @@ def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str, aver
     import matplotlib.pyplot as plt
 
     crops: dict[str, set[str]] = {}  # the paper network's crops per task
-    for task, image in _reference(rows):
+    for task, image in _reference(rows, reference):
         crops.setdefault(task, set()).add(image)
     found = [
         (name, task, per, pairs)
-        for name, task, per, own, pairs in _budgeted(rows, pace, average)
+        for name, task, per, own, pairs in _budgeted(rows, pace, average, reference)
         if not (own and pace is not None) and {r["image"] for r, _ in pairs} == crops[task]
     ]
     tasks = [t for t in TASKS if any(task == t for _, task, _, _ in found)]
@@ -405,7 +407,7 @@ def plot_within(rows: list[dict], pace: dict[str, float] | None, path: str, aver
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    what = "best average so far − paper's\nbest average" if average else "best so far − paper's best"
+    what = f"best average so far − {reference}'s\nbest average" if average else f"best so far − {reference}'s best"
     axes[0][0].set_ylabel(f"{what} of its run, dB\n(mean over crops; dashed: −{MARGIN_DB})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -532,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         print(within(rows, pace, minutes, args.average, args.reference))
     if args.plot:
         try:
-            plot_within(rows, pace, args.plot, args.average)
+            plot_within(rows, pace, args.plot, args.average, args.reference)
         except ValueError as err:
             print(f"\nno plot: {err}", file=sys.stderr)
             return 1

@@ -205,6 +205,10 @@ def test_plot_within_draws_the_networks_fitted_on_every_crop(presets, tmp_path):
     assert presets.plot_within(rows, {"paper": 0.5}, str(path)) == ["inpaint 50% pixels: paper"]
     with pytest.raises(ValueError, match="no network"):
         presets.plot_within(rows[2:], None, str(path))
+    # against another reference network: only the networks fitted on every crop of that one's are drawn
+    other = [{**r, "network": "paper-text"} for r in rows if r["network"] == "paper"][:1]
+    drawn = presets.plot_within(rows + other, {"paper": 0.5, name: 2.0}, str(path), reference="paper-text")
+    assert drawn == [f"inpaint 50% pixels: {name}", "inpaint 50% pixels: paper"]
 
 
 def test_presets_table_prints_from_a_saved_search(presets, tmp_path, capsys):
