@@ -434,6 +434,13 @@ def test_the_shipped_wide_skip_runs_give_the_numbers_the_docs_quote(presets, spe
     out = capsys.readouterr().out
     assert "| n64to128-in8-nearest-bf16 | inpaint text | -0.62, -1.04 | 0.35, 0.37 | not reached on 1 of 3 |" in out
     assert "| paper | inpaint text | -0.40, -0.62 |" in out
+    seeds = str(results / "presets-cpu-seeds-twelfth.json")  # the wide-skip network, seeds 1 and 2, 3000 iterations
+    assert presets.main(["--table", "--json", seeds, "--paper-from", str(results / "presets-h100.json")]) == 0
+    assert "| n32to128-skipw-in8-nearest-bf16 | inpaint text | 0.044 | 36.52 | 2942 |" in capsys.readouterr().out
+    rows = json.loads(Path(seeds).read_text())["rows"]
+    assert sorted((r["image"], r["seed"], r["iters"]) for r in rows) == [
+        (image, seed, 3000) for image in ("astronaut", "chelsea", "coffee") for seed in (1, 2)
+    ]
 
 
 def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
