@@ -311,14 +311,21 @@ def test_the_shipped_ninth_round_gives_the_averages_the_docs_quote(presets, caps
     assert all("curve_ema" in r and r["iters"] == 8000 and r["seed"] == 0 for r in rows) and len(rows) == 15
 
 
+def _shipped_table(search: str, joined: str, speed: str, minutes: str) -> list[str]:
+    """`presets.py --table` arguments for a shipped search joined with an earlier one, against the paper network's
+    8000-iteration runs (presets-h100.json), at the paces of a shipped speed run."""
+    results = ROOT / "benchmarks" / "results"
+    args = ["--table", "--json", str(results / search), "--with", str(results / joined)]
+    args += ["--paper-from", str(results / "presets-h100.json")]
+    return args + ["--speed", str(results / speed), "--minutes", minutes]
+
+
 def test_the_shipped_tenth_round_gives_the_bf16_numbers_the_docs_quote(presets, speed, capsys):
     # benchmarks/results/presets-cpu-tenth.json: bf16 fits, joined with the ninth round's float32 ones;
     # docs/performance.md's tenth round quotes these lines
     results = ROOT / "benchmarks" / "results"
-    args = ["--table", "--json", str(results / "presets-cpu-tenth.json")]
-    args += ["--with", str(results / "presets-cpu-ninth.json"), "--paper-from", str(results / "presets-h100.json")]
-    args += ["--speed", str(results / "speed-intel-tenth.json")]
-    assert presets.main([*args, "--minutes", "2,3,6"]) == 0
+    args = _shipped_table("presets-cpu-tenth.json", "presets-cpu-ninth.json", "speed-intel-tenth.json", "2,3,6")
+    assert presets.main(args) == 0
     out = capsys.readouterr().out
     assert "| n64to128-in8-nearest-bf16 | inpaint text | -0.22, -0.42 | 0.20, 0.20 | 0.16, 0.18 | -0.79, -1.15 |" in out
     assert "| n32to128-in8-nearest | inpaint text | 0.045 | 3 | -2.90, -3.24 | -1.96, -2.37 | -1.21, -1.93 |" in out
@@ -382,9 +389,7 @@ def test_the_shipped_twelfth_round_gives_the_numbers_the_docs_quote(presets, spe
     pace = presets.pace_from(str(results / "speed-intel-twelfth.json"))
     names = ("paper", "n32to128-in8-nearest-bf16", "n48to128-in8-nearest-bf16", "n64to128-in8-nearest-bf16")
     assert [round(pace[n], 3) for n in names] == [0.182, 0.035, 0.039, 0.045]
-    args = ["--table", "--json", str(results / "presets-cpu-twelfth.json")]
-    args += ["--with", str(results / "presets-cpu-tenth.json"), "--paper-from", str(results / "presets-h100.json")]
-    args += ["--speed", str(results / "speed-intel-twelfth.json"), "--minutes", "3,4,6"]
+    args = _shipped_table("presets-cpu-twelfth.json", "presets-cpu-tenth.json", "speed-intel-twelfth.json", "3,4,6")
     assert presets.main(args) == 0
     out = capsys.readouterr().out
     assert "| n48to128-in8-nearest-bf16 | inpaint text | -0.60, -1.03 | 0.21, 0.22 | not reached on 2 of 3 |" in out
@@ -416,9 +421,9 @@ def test_the_shipped_wide_skip_runs_give_the_numbers_the_docs_quote(presets, spe
     pace = presets.pace_from(str(results / "speed-intel-twelfth-skips.json"))
     names = ("paper", "paper-text", "paper-text-bf16", "n32to128-skipw-in8-nearest", "n32to128-skipw-in8-nearest-bf16")
     assert [round(pace[n], 3) for n in names] == [0.194, 0.339, 0.135, 0.052, 0.036]
-    args = ["--table", "--json", str(results / "presets-cpu-twelfth.json")]
-    args += ["--with", str(results / "presets-cpu-tenth.json"), "--paper-from", str(results / "presets-h100.json")]
-    args += ["--speed", str(results / "speed-intel-twelfth-skips.json"), "--minutes", "2,3,4"]
+    args = _shipped_table(
+        "presets-cpu-twelfth.json", "presets-cpu-tenth.json", "speed-intel-twelfth-skips.json", "2,3,4"
+    )
     assert presets.main(args) == 0
     out = capsys.readouterr().out
     assert "| paper-text-bf16 | inpaint text | +0.40, +0.13 |" in out
