@@ -116,13 +116,14 @@ KEPT = dict(zip(cpu.MALLOC_ENV, (str(cpu.KEEP_BELOW), str(cpu.KEEP_FREE)), stric
 
 def measure(kind: str, preset: str, side: int, device: str, seconds: float, env: dict | None = None) -> dict:
     """One timing in a fresh process: seconds per iteration and peak memory (MiB) above the warmed-up state."""
-    spec = json.dumps(network(preset).describe())
-    cmd = [sys.executable, "-c", CHILD, kind, spec, str(side), device, str(seconds), _search().precision(preset)]
+    net = network(preset).describe()  # recorded with the timing: a preset's network can change between releases
+    cmd = [sys.executable, "-c", CHILD, kind, json.dumps(net), str(side), device, str(seconds)]
+    cmd.append(_search().precision(preset))
     out = subprocess.run(cmd, capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
     if out.returncode != 0:
         lines = out.stderr.strip().splitlines() or ["no output"]
-        return {"kind": kind, "preset": preset, "side": side, "error": lines[-1]}
-    return {"kind": kind, "preset": preset, "side": side, **json.loads(out.stdout.strip().splitlines()[-1])}
+        return {"kind": kind, "preset": preset, "side": side, "net": net, "error": lines[-1]}
+    return {"kind": kind, "preset": preset, "side": side, "net": net, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
 def median_round(rows: list[dict]) -> dict | None:

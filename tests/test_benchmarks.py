@@ -141,6 +141,19 @@ def test_bf16_networks_are_paced_under_their_own_names_never_the_float32_ones(pr
     assert presets.NETWORKS["paper-bf16"] == presets.NETWORKS["paper"]
 
 
+def test_paces_follow_the_network_a_row_timed_not_the_preset_name_it_has_now(presets, tmp_path):
+    # Rows that record their network are matched by it; older rows by what their preset name meant then.
+    text = presets.dip.spec("lesson-text").describe()
+    newer = {"presets": [{"preset": "lesson-text-bf16", "per_iter": 0.04, "net": text}]}
+    older = {"presets": [{"preset": "lesson-text-bf16", "per_iter": 0.03}]}
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    pace = presets.pace_from(str(tmp_path / "newer.json"))
+    assert pace["n32to128-skipw-in8-nearest-bf16"] == 0.04 and "n32to128-in8-nearest-bf16" not in pace
+    pace = presets.pace_from(str(tmp_path / "older.json"))
+    assert pace["n32to128-in8-nearest-bf16"] == 0.03 and "n32to128-skipw-in8-nearest-bf16" not in pace
+
+
 def test_speed_takes_bf16_names_for_any_network(speed, capsys):
     assert speed.network("lesson-text-bf16") == speed.network("lesson-text")
     assert speed.network("n64to128-in8-bf16") == speed.network("n64to128-in8")
@@ -150,6 +163,7 @@ def test_speed_takes_bf16_names_for_any_network(speed, capsys):
     row = speed.measure("engine", "tiny-bf16", 32, "cpu", 0.5)
     assert "error" not in row, row.get("error")
     assert row["preset"] == "tiny-bf16" and row["per_iter"] > 0
+    assert row["net"] == speed.network("tiny").describe()  # what was timed, should the preset change later
     with pytest.raises(SystemExit):
         speed.main(["--paper", "lesson", "--json", "unused.json"])
     assert "--paper takes paper and paper-bf16, not 'lesson'" in capsys.readouterr().err

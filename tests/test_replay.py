@@ -124,6 +124,8 @@ def test_shipped_replay(key):
     if made["scale"] == "lesson":
         assert "lesson scale" in made["scale_note"] and "needs a GPU" in made["scale_note"]
         assert meta["config"]["preset"] == dip.lesson_for(meta["task"])  # the network the lesson itself runs
+        # and that preset's network as it is now: a replay goes stale when its preset changes
+        assert meta["config"]["net"] == json.loads(json.dumps(dip.spec(meta["config"]["preset"]).describe()))
     assert meta["status"] == "finished" and meta["iters"] == replay.ITERS
     run = replay.load(key)
     assert list(run.history["iter"]) == list(range(1, replay.ITERS + 1))
