@@ -87,7 +87,7 @@ def test_each_task_has_a_lesson_network_and_text_and_dropped_pixels_get_wider_on
     assert min(text.down) > max(narrow.down) and text.input_depth == narrow.input_depth
     # Text: skips as wide as the scales, as the reference code's text network has them (the twelfth round's choice).
     assert text.skip == text.down and max(narrow.skip) < min(text.skip)
-    # Dropped pixels: the same widths as text, with the paper's skips, input depth and upsampling.
+    # Dropped pixels: the same widths and skips as text, with the paper's input depth and upsampling.
     paper = nets.spec("paper")
-    assert pixels.down == text.down and pixels.up == text.up and pixels.skip == paper.skip
+    assert pixels.down == text.down and pixels.up == text.up and pixels.skip == text.skip
     assert (pixels.input_depth, pixels.upsample) == (paper.input_depth, paper.upsample) == (32, "bilinear")
