@@ -431,13 +431,14 @@ def plot_within(
 EARLIER_PRESETS = {"lesson-text": "n32to128-in8-nearest", "lesson-pixels": "n32to128-in32"}
 
 
-def _measured(row: dict) -> NetSpec:
-    """The network a benchmarks/speed.py row timed: the one it records, else its name's in the files of its time."""
+def _measured(row: dict) -> NetSpec | None:
+    """The network a benchmarks/speed.py row timed: the one it records, else its name's in the files of its time
+    (None for a name neither the search nor the package knows now)."""
     if "net" in row:
         return NetSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in row["net"].items()})
     name = row["preset"].removesuffix(BF16)
     name = EARLIER_PRESETS.get(name, name)
-    return NETWORKS[name] if name in NETWORKS else dip.spec(name)
+    return NETWORKS.get(name) or dip.PRESETS.get(name)
 
 
 def pace_from(path: str) -> dict[str, float]:
@@ -448,7 +449,7 @@ def pace_from(path: str) -> dict[str, float]:
     for r in data.get("paper", []):
         if r.get("side") == 128 and "per_iter" in r:
             pace[r.get("preset", "paper")] = r["per_iter"]  # "paper", or "paper-bf16"
-    for name in NETWORKS:  # a candidate that became a preset is measured under the preset's name
+    for name in NETWORKS:  # a candidate that became a preset was timed under the preset's name: match the network
         suffix = BF16 if name.endswith(BF16) else ""
         same = [r for r in rows if r["preset"].endswith(BF16) == bool(suffix) and _measured(r) == NETWORKS[name]]
         if name not in pace and same:

@@ -148,6 +148,7 @@ def test_paces_follow_the_network_a_row_timed_not_the_preset_name_it_has_now(pre
     older = {
         "presets": [{"preset": "lesson-text-bf16", "per_iter": 0.03}, {"preset": "lesson-pixels", "per_iter": 0.05}]
     }
+    older["presets"].append({"preset": "a-network-since-removed", "per_iter": 0.07})  # kept by name, matched to none
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     (tmp_path / "older.json").write_text(json.dumps(older))
     pace = presets.pace_from(str(tmp_path / "newer.json"))
@@ -155,6 +156,7 @@ def test_paces_follow_the_network_a_row_timed_not_the_preset_name_it_has_now(pre
     pace = presets.pace_from(str(tmp_path / "older.json"))
     assert pace["n32to128-in8-nearest-bf16"] == 0.03 and "n32to128-skipw-in8-nearest-bf16" not in pace
     assert pace["n32to128-in32"] == 0.05 and "n32to128-skipw-in32" not in pace
+    assert pace["a-network-since-removed"] == 0.07 and list(pace.values()).count(0.07) == 1
 
 
 def test_speed_takes_bf16_names_for_any_network(speed, capsys):
