@@ -107,18 +107,21 @@ CANDIDATES.update(
         "n48to128-in8-nearest": replace(_N32TO128, down=(48, 48, 64, 64, 128), up=(48, 48, 64, 64, 128)),
         "n64-48to128-in8-nearest": replace(_N32TO128, down=(64, 48, 64, 64, 128), up=(64, 48, 64, 64, 128)),
         # and skips as wide as the scales, as the reference code's text network has them (`paper-text` below)
-        "n32to128-skipw-in8-nearest": replace(_N32TO128, skip=(32, 32, 64, 64, 128)),
-        "n64to128-skipw-in8-nearest": replace(_N64TO128, skip=(64, 64, 64, 64, 128)),
+        "n32to128-skipw-in8-nearest": replace(_N32TO128, skip=_N32TO128.down),
+        "n64to128-skipw-in8-nearest": replace(_N64TO128, skip=_N64TO128.down),
     }
 )
 # Thirteenth round, 50 % pixels: do the wide skips that `lesson-text` took from the twelfth round help
 # `lesson-pixels` too? (The reference code fills dropped pixels with the paper network, skips of 4 channels.)
-CANDIDATES["n32to128-skipw-in32"] = replace(CANDIDATES["n32to128-in32"], skip=(32, 32, 64, 64, 128))
+_N32TO128_IN32, _N48TO128, _N64TO128_IN32 = (
+    CANDIDATES[n] for n in ("n32to128-in32", "n48to128-in8-nearest", "n64to128-in32")
+)
+CANDIDATES["n32to128-skipw-in32"] = replace(_N32TO128_IN32, skip=_N32TO128_IN32.down)
 # and on text, the wide skips on the 48-channel network, which came within 0.5 dB of the paper network on one crop
 # with 4-channel skips (the wide skips put the 32-channel network ahead early, which is what the time target asks)
-CANDIDATES["n48to128-skipw-in8-nearest"] = replace(CANDIDATES["n48to128-in8-nearest"], skip=(48, 48, 64, 64, 128))
+CANDIDATES["n48to128-skipw-in8-nearest"] = replace(_N48TO128, skip=_N48TO128.down)
 # and on pixels, the wide skips on the 64-channel pixel network, which met the quality target with 4-channel skips
-CANDIDATES["n64to128-skipw-in32"] = replace(CANDIDATES["n64to128-in32"], skip=(64, 64, 64, 64, 128))
+CANDIDATES["n64to128-skipw-in32"] = replace(_N64TO128_IN32, skip=_N64TO128_IN32.down)
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
 # The public reference code inpaints text (its Fig. 7 image) with the paper network's widths but 128-channel skips
 # and nearest upsampling; `paper` is its denoising, super-resolution and dropped-pixel network. Twelfth round.
@@ -435,7 +438,7 @@ def _measured(row: dict) -> NetSpec | None:
     """The network a benchmarks/speed.py row timed: the one it records, else its name's in the files of its time
     (None for a name neither the search nor the package knows now)."""
     if "net" in row:
-        return NetSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in row["net"].items()})
+        return NetSpec.from_description(row["net"])
     name = row["preset"].removesuffix(BF16)
     name = EARLIER_PRESETS.get(name, name)
     return NETWORKS.get(name) or dip.PRESETS.get(name)
@@ -449,11 +452,12 @@ def pace_from(path: str) -> dict[str, float]:
     for r in data.get("paper", []):
         if r.get("side") == 128 and "per_iter" in r:
             pace[r.get("preset", "paper")] = r["per_iter"]  # "paper", or "paper-bf16"
-    for name in NETWORKS:  # a candidate that became a preset was timed under the preset's name: match the network
-        suffix = BF16 if name.endswith(BF16) else ""
-        same = [r for r in rows if r["preset"].endswith(BF16) == bool(suffix) and _measured(r) == NETWORKS[name]]
+    # A candidate that became a preset was timed under the preset's name: match the network (and the precision).
+    timed = [(r["preset"].endswith(BF16), _measured(r), r["per_iter"]) for r in rows]
+    for name in NETWORKS:
+        same = [per for bf16, net, per in timed if bf16 == name.endswith(BF16) and net == NETWORKS[name]]
         if name not in pace and same:
-            pace[name] = same[0]["per_iter"]
+            pace[name] = same[0]
     return pace
 
 

@@ -39,7 +39,7 @@ warnings.simplefilter("ignore")
 dev = dip.pick_device(device)
 img = np.random.default_rng(0).random((side, side, 3)).astype(np.float32)
 problem = dip.noisy(img, 25)
-spec = nets.NetSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(sys.argv[2]).items()})
+spec = nets.NetSpec.from_description(json.loads(sys.argv[2]))
 
 
 def engine(iters):

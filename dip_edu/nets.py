@@ -54,6 +54,11 @@ class NetSpec:
     def describe(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_description(cls, described: dict) -> NetSpec:
+        """The spec back from `describe()`'s dict, also after a JSON round trip (lists become tuples again)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in described.items()})
+
 
 ACTIVATIONS = {
     "leaky": lambda: nn.LeakyReLU(0.2, inplace=True),

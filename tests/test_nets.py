@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import torch
 
@@ -91,3 +93,9 @@ def test_each_task_has_a_lesson_network_and_text_and_dropped_pixels_get_wider_on
     paper = nets.spec("paper")
     assert pixels.down == text.down and pixels.up == text.up and pixels.skip == text.skip
     assert (pixels.input_depth, pixels.upsample) == (paper.input_depth, paper.upsample) == (32, "bilinear")
+
+
+def test_a_spec_comes_back_from_its_description_after_json():
+    for name in nets.PRESETS:
+        spec = nets.spec(name)
+        assert nets.NetSpec.from_description(json.loads(json.dumps(spec.describe()))) == spec
