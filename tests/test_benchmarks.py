@@ -582,6 +582,17 @@ def test_speed_interleaves_the_presets_rounds_and_shows_each_ones_median(speed, 
     assert [r["per_iter"] for r in rows] == [0.03, 0.04] and "| lesson-bf16 | 128 | 0.040 |" in capsys.readouterr().out
 
 
+def test_speed_records_whether_the_cpu_has_amx_tiles(speed, monkeypatch, tmp_path, capsys):
+    # bf16 is several times faster with AMX tiles and several times slower without: a speed file must say which
+    monkeypatch.setattr(speed, "measure", lambda kind, preset, side, device, seconds, env=None: {"device": "cpu"})
+    for amx, words in ((True, "x86_64, AMX tiles;"), (False, "x86_64, no AMX tiles;")):
+        monkeypatch.setattr(speed.cpu, "has_amx", lambda amx=amx: amx)
+        monkeypatch.setattr(speed.platform, "machine", lambda: "x86_64")
+        out = tmp_path / f"speed-{amx}.json"
+        assert speed.main(["--sizes", "", "--presets", "", "--json", str(out)]) == 0
+        assert json.loads(out.read_text())["amx"] is amx and words in capsys.readouterr().out
+
+
 def test_speed_measures_a_small_network_in_a_fresh_process(speed):
     row = speed.measure("engine", "tiny", 32, "cpu", 0.5)
     assert "error" not in row, row.get("error")
