@@ -519,6 +519,44 @@ def test_the_shipped_thirteenth_round_gives_the_numbers_the_docs_quote(presets, 
     assert [round(g, 2) for g in gains] == [-0.21, 0.04]
 
 
+def test_the_shipped_fourteenth_round_gives_the_numbers_the_docs_quote(presets, capsys):
+    # presets-cpu-fourteenth.json: the text and pixel networks with 4-channel, half-width and wide skips in float32
+    # on a CPU without AMX tiles (4000 iterations, seed 0), at that CPU's paces (speed-intel-noamx-fourteenth.json)
+    results = ROOT / "benchmarks" / "results"
+    speed_file = results / "speed-intel-noamx-fourteenth.json"
+    assert json.loads(speed_file.read_text())["amx"] is False
+    pace = presets.pace_from(str(speed_file))
+    text = ("n32to128-in8-nearest", "n32to128-skiph-in8-nearest", "n32to128-skipw-in8-nearest")
+    pixels = ("n32to128-in32", "n32to128-skiph-in32", "n32to128-skipw-in32")
+    paces = [round(pace[n], 3) for n in ("paper", "paper-bf16", *text, *pixels, "lesson-pixels-bf16")]
+    assert paces == [0.167, 0.543, 0.036, 0.037, 0.042, 0.041, 0.043, 0.048, 0.100]
+    args = ["--table", "--json", str(results / "presets-cpu-fourteenth.json"), "--minutes", "1.5,2"]
+    args += ["--paper-from", str(results / "presets-h100.json"), "--speed", str(speed_file)]
+    assert presets.main(args) == 0
+    out = capsys.readouterr().out
+    assert "| n32to128-in8-nearest | inpaint text | 0.036 | 3 | -3.15, -3.53 | -2.38, -2.77 |" in out
+    assert "| n32to128-skipw-in8-nearest | inpaint text | 0.042 | 3 | -2.49, -2.56 | -1.70, -1.85 |" in out
+    assert "| n32to128-skiph-in8-nearest | inpaint text | 0.037 | 3 | -2.25, -2.74 | -1.57, -1.95 |" in out
+    assert "| n32to128-in32 | inpaint 50% pixels | 0.041 | 3 | -2.06, -3.40 | -1.52, -2.55 |" in out
+    assert "| n32to128-skipw-in32 | inpaint 50% pixels | 0.048 | 3 | -1.58, -2.85 | -1.19, -2.18 |" in out
+    assert "| n32to128-skiph-in32 | inpaint 50% pixels | 0.043 | 3 | -1.60, -2.69 | -1.23, -2.09 |" in out
+    rows = json.loads((results / "presets-cpu-fourteenth.json").read_text())["rows"]
+    assert all(r["precision"] == "float32" and r["iters"] == 4000 and r["seed"] == 0 for r in rows) and len(rows) == 18
+    # Seeds 1 and 2 (presets-cpu-seeds-fourteenth.json): half-width against wide skips over nine pairs, in the same two
+    # minutes (level) and in the same 3000 iterations (the half-width skips behind)
+    rows += json.loads((results / "presets-cpu-seeds-fourteenth.json").read_text())["rows"]
+
+    def best(name: str, iters: int | None = None) -> dict[tuple[str, int], float]:
+        steps = (iters or int(120 / pace[name])) // presets.CURVE_STEP + 1
+        return {(r["image"], r["seed"]): max(r["curve"][:steps]) for r in rows if r["network"] == name}
+
+    for half, wide, in_minutes, in_3000 in ((text[1], text[2], 0.06, -0.21), (pixels[1], pixels[2], 0.05, -0.12)):
+        for iters, mean in ((None, in_minutes), (3000, in_3000)):
+            a, b = best(half, iters), best(wide, iters)
+            assert sorted(a) == sorted(b) and len(a) == 9
+            assert round(sum(a[k] - b[k] for k in a) / 9, 2) == mean
+
+
 def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
     # benchmarks/results/presets-cpu-seeds.json: seeds 1 and 2 of the two text networks on chelsea (seed 0 is in
     # presets-cpu.json); docs/performance.md's ninth round quotes these lines
