@@ -330,11 +330,11 @@ def test_the_shipped_ninth_round_gives_the_averages_the_docs_quote(presets, caps
     assert all("curve_ema" in r and r["iters"] == 8000 and r["seed"] == 0 for r in rows) and len(rows) == 15
 
 
-def _shipped_table(search: str, joined: str, speed: str, minutes: str) -> list[str]:
-    """`presets.py --table` arguments for a shipped search joined with an earlier one, against the paper network's
-    8000-iteration runs (presets-h100.json), at the paces of a shipped speed run."""
+def _shipped_table(search: str, joined: str | None, speed: str, minutes: str) -> list[str]:
+    """`presets.py --table` arguments for a shipped search (joined with an earlier one, unless None), against the paper
+    network's 8000-iteration runs (presets-h100.json), at the paces of a shipped speed run."""
     results = ROOT / "benchmarks" / "results"
-    args = ["--table", "--json", str(results / search), "--with", str(results / joined)]
+    args = ["--table", "--json", str(results / search)] + (["--with", str(results / joined)] if joined else [])
     args += ["--paper-from", str(results / "presets-h100.json")]
     return args + ["--speed", str(results / speed), "--minutes", minutes]
 
@@ -530,9 +530,7 @@ def test_the_shipped_fourteenth_round_gives_the_numbers_the_docs_quote(presets, 
     pixels = ("n32to128-in32", "n32to128-skiph-in32", "n32to128-skipw-in32")
     paces = [round(pace[n], 3) for n in ("paper", "paper-bf16", *text, *pixels, "lesson-pixels-bf16")]
     assert paces == [0.167, 0.543, 0.036, 0.037, 0.042, 0.041, 0.043, 0.048, 0.100]
-    args = ["--table", "--json", str(results / "presets-cpu-fourteenth.json"), "--minutes", "1.5,2"]
-    args += ["--paper-from", str(results / "presets-h100.json"), "--speed", str(speed_file)]
-    assert presets.main(args) == 0
+    assert presets.main(_shipped_table("presets-cpu-fourteenth.json", None, speed_file.name, "1.5,2")) == 0
     out = capsys.readouterr().out
     assert "| n32to128-in8-nearest | inpaint text | 0.036 | 3 | -3.15, -3.53 | -2.38, -2.77 |" in out
     assert "| n32to128-skipw-in8-nearest | inpaint text | 0.042 | 3 | -2.49, -2.56 | -1.70, -1.85 |" in out
