@@ -345,11 +345,16 @@ def _budgeted(rows: list[dict], pace: dict[str, float] | None, average: bool = F
             yield name, task, per, own, pairs
 
 
+def best_within(row: dict, iters: int, average: bool = False) -> float:
+    """A run's best stored PSNR within its first `iters` iterations (of the output average with `average`)."""
+    return max(row[_keys(average)[0]][: iters // CURVE_STEP + 1])
+
+
 def _gaps(pairs: list[tuple[dict, dict]], iters: int, average: bool = False) -> list[float]:
     """Each crop's best PSNR within its first `iters` iterations minus the paper network's best on that crop (of
     the output average, both, with `average`)."""
-    curve, best = _keys(average)
-    return [max(r[curve][: iters // CURVE_STEP + 1]) - p[best] for r, p in pairs]
+    best = _keys(average)[1]
+    return [best_within(r, iters, average) - p[best] for r, p in pairs]
 
 
 def within(
