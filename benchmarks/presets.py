@@ -4,12 +4,13 @@
     python benchmarks/presets.py --only n16x5-in8,paper --iters 8000 --json presets.json
     python benchmarks/presets.py --table --json cpu.json --paper-from gpu.json --speed speed.json --minutes 2,4,8
 
-Each network is fitted to denoising (σ=25), text inpainting and 50 % random-pixel inpainting on 128×128
-centre crops of bundled images. Per network and task it records the best PSNR against the clean image, the
-iteration and the seconds to it, the PSNR at the end, and the PSNR curves of the output and of the output
-average (--average reads the latter: the image the lessons compare); prints markdown, writes JSON after
-every run (an interrupted search keeps what it measured; a run measured with fewer iterations is redone).
-Seconds come from each run's own clock, so run nothing else beside it, or pass --speed.
+Each network is fitted to denoising (σ=25), text inpainting and 50 % random-pixel inpainting on 128×128 centre
+crops of bundled images (--side: another side; one file holds one side's runs). Per network and task it
+records the best PSNR against the clean image, the iteration and the seconds to it, the PSNR at the end, and
+the PSNR curves of the output and of the output average (--average reads the latter: the image the lessons
+compare); prints markdown, writes JSON after every run (an interrupted search keeps what it measured; a run
+measured with fewer iterations is redone). Seconds come from each run's own clock, so run nothing else beside
+it, or pass --speed.
 """
 
 from __future__ import annotations
@@ -166,16 +167,18 @@ def precision(name: str) -> str:
     return "bfloat16" if name.endswith(BF16) else "float32"
 
 
+SIDE = 128  # the crops' side unless --side says otherwise (rows saved without a side are 128's)
 CURVE_STEP = 10  # iterations between the stored PSNRs of a run's curve
 MARGIN_DB = 0.5  # the issue's quality margin: "within 0.5 dB of the paper network's best"
 
 
-def fit_one(name: str, task: str, image: str, iters: int, device: str, seed: int = 0) -> dict:
-    """One fit; the numbers the table needs. `seed` draws the network's weights and input (the damage is fixed)."""
+def fit_one(name: str, task: str, image: str, iters: int, device: str, seed: int = 0, side: int = SIDE) -> dict:
+    """One fit; the numbers the table needs. `seed` draws the network's weights and input (the damage is fixed);
+    `side` is the centre crop's."""
     corrupt, settings = TASKS[task]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DipNotice)
-        problem = corrupt(dip.load(f"builtin:{image}", size=128))
+        problem = corrupt(dip.load(f"builtin:{image}", size=side))
     if name in LEARNING_RATES:
         settings = {**settings, "lr": LEARNING_RATES[name][1]}
     # A bar on a terminal (a paper-network run is most of an hour); none in a log file.
@@ -200,6 +203,7 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str, seed: int
         "task": task,
         "image": image,
         "seed": seed,
+        "side": side,
         "iters": run.iters,
         "device": run.config["device"],
         "precision": run.config["precision"],
@@ -216,6 +220,11 @@ def fit_one(name: str, task: str, image: str, iters: int, device: str, seed: int
         # and of the output average, which the lessons show beside the classical methods
         "curve_ema": [round(float(v), 3) for v in h["psnr_ema"][::CURVE_STEP]],
     }
+
+
+def side_of(row: dict) -> int:
+    """The side of the crop a run was fitted to."""
+    return row.get("side", SIDE)
 
 
 def _reference(rows: list[dict], name: str = "paper") -> dict[tuple[str, str], dict]:
@@ -454,13 +463,13 @@ def _measured(row: dict) -> NetSpec | None:
     return NETWORKS.get(name) or dip.PRESETS.get(name)
 
 
-def pace_from(path: str) -> dict[str, float]:
-    """Seconds per iteration at 128×128 by network name, from benchmarks/speed.py's JSON."""
+def pace_from(path: str, side: int = SIDE) -> dict[str, float]:
+    """Seconds per iteration at side × side by network name, from benchmarks/speed.py's JSON."""
     data = json.loads(Path(path).read_text())
-    rows = [r for r in data.get("presets", []) if "per_iter" in r]
+    rows = [r for r in data.get("presets", []) if "per_iter" in r and r.get("side", SIDE) == side]
     pace = {r["preset"]: r["per_iter"] for r in rows}
     for r in data.get("paper", []):
-        if r.get("side") == 128 and "per_iter" in r:
+        if r.get("side") == side and "per_iter" in r:
             pace[r.get("preset", "paper")] = r["per_iter"]  # "paper", or "paper-bf16"
     # A candidate that became a preset was timed under the preset's name: match the network (and the precision).
     timed = [(r["preset"].endswith(BF16), _measured(r), r["per_iter"]) for r in rows]
@@ -479,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", default=",".join(IMAGES))
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--side", type=int, default=SIDE, help="side of the centre crops (a multiple of 32)")
     parser.add_argument(
         "--seeds", default="0", help="comma-separated seeds: one fit per seed (weights and input; the damage stays)"
     )
@@ -541,8 +551,12 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in names if n != "paper"]  # the reference comes from the file
     if args.strict_fp32:
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    if args.side <= 0 or args.side % 32:
+        parser.error(f"--side {args.side}: the networks need a multiple of 32")
     out = Path(args.json)
     rows: list[dict] = json.loads(out.read_text())["rows"] if out.exists() else []
+    if not args.table and any(side_of(r) != args.side for r in rows):
+        parser.error(f"--json {out} holds crops of another side than {args.side}: write them to another file")
     started = time.perf_counter()
     for name in [] if args.table else names:
         iters = args.paper_iters if name == "paper" else args.iters
@@ -552,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
                 same = [r for r in rows if (r["network"], r["task"], r["image"], r.get("seed", 0)) == key]
                 if same and same[0]["iters"] >= iters:
                     continue  # measured already with at least this budget (a resumed search)
-                row = fit_one(name, task, image, iters, args.device, seed)
+                row = fit_one(name, task, image, iters, args.device, seed, args.side)
                 rows = [r for r in rows if r not in same] + [row]
                 out.write_text(json.dumps({"rows": rows}, indent=1))
                 print(
@@ -566,7 +580,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = rows + json.loads(Path(extra).read_text())["rows"]
     if paper_rows:
         rows = [r for r in rows if r["network"] != "paper"] + paper_rows
-    pace = pace_from(args.speed) if args.speed else None
+    sides = sorted({side_of(r) for r in rows})
+    if len(sides) > 1:  # a run's PSNR depends on its crop: compare like with like
+        parser.error(f"the saved searches mix crops of sides {', '.join(map(str, sides))}: give one side's")
+    pace = pace_from(args.speed, sides[0] if sides else args.side) if args.speed else None
     print()
     print(table(rows))
     print()

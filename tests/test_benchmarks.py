@@ -123,6 +123,33 @@ def test_pace_reads_the_speed_json_under_candidate_names(presets, tmp_path):
     assert "tiny" not in pace
 
 
+def test_paces_and_tables_keep_to_one_crop_side(presets, tmp_path, capsys):
+    record = {
+        "paper": [{"side": 96, "per_iter": 0.4}, {"side": 128, "per_iter": 0.3}],
+        "presets": [{"preset": "lesson", "side": 96, "per_iter": 0.02}, {"preset": "lesson", "per_iter": 0.03}],
+    }
+    speed = tmp_path / "speed.json"
+    speed.write_text(json.dumps(record))
+    assert presets.pace_from(str(speed))["paper"] == 0.3  # rows without a side are 128×128's
+    small_pace = presets.pace_from(str(speed), 96)
+    assert (small_pace["paper"], small_pace["lesson"], small_pace["n16x5-in8-nearest"]) == (0.4, 0.02, 0.02)
+    small = [{**_row(n, "coffee", 30.0, 100, [30.0]), "side": 96} for n in ("paper", "n16x5-in8-nearest")]
+    path = tmp_path / "side96.json"
+    path.write_text(json.dumps({"rows": small}))
+    assert presets.main(["--table", "--json", str(path), "--speed", str(speed)]) == 0
+    # the time to best at 96×96's paces: 0.02 / 0.4 of the paper network's (128×128's would give 0.10)
+    assert "| n16x5-in8-nearest | inpaint 50% pixels | +0.00, +0.00 | 0.05, 0.05 |" in capsys.readouterr().out
+    other = tmp_path / "side128.json"
+    other.write_text(json.dumps({"rows": [_row("paper", "coffee", 31.0, 100, [31.0])]}))
+    for bad in (["--table", "--with", str(other)], ["--table", "--paper-from", str(other)], ["--side", "100"]):
+        with pytest.raises(SystemExit) as stop:
+            presets.main(["--json", str(path), *bad])
+        assert stop.value.code == 2
+    with pytest.raises(SystemExit) as stop:  # fitting 128×128 crops into a file of 96×96 ones
+        presets.main(["--json", str(path), "--only", "n16x5-in8-nearest", "--iters", "1"])
+    assert stop.value.code == 2 and "another side" in capsys.readouterr().err
+
+
 def test_bf16_networks_are_paced_under_their_own_names_never_the_float32_ones(presets, tmp_path):
     record = {
         "paper": [
@@ -580,6 +607,8 @@ def test_presets_fit_one_returns_what_the_tables_read(presets):
     assert len(row["curve"]) == len(row["curve_ema"]) == 2 and math.isfinite(row["best"]) and row["s_per_iter"] > 0
     other = presets.fit_one("n16x5-in8-nearest", "inpaint 50% pixels", "coffee", 20, "cpu", seed=1)
     assert other["seed"] == 1 and other["curve"] != row["curve"]  # another draw of weights and input
+    small = presets.fit_one("n16x5-in8-nearest", "inpaint 50% pixels", "coffee", 20, "cpu", side=64)
+    assert (row["side"], small["side"]) == (128, 64) and small["curve"] != row["curve"]
 
 
 def test_the_reference_is_the_paper_networks_seed_0_run(presets):
