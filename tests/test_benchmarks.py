@@ -546,6 +546,18 @@ def test_the_shipped_thirteenth_round_gives_the_numbers_the_docs_quote(presets, 
     assert [round(g, 2) for g in gains] == [-0.21, 0.04]
 
 
+def test_the_shipped_paper_network_timing_without_amx_is_the_docs_row(speed):
+    # speed-intel-noamx-256.json: the engine and the reference loop at 256×256 on a CPU without AMX tiles
+    record = json.loads((ROOT / "benchmarks" / "results" / "speed-intel-noamx-256.json").read_text())
+    assert record["amx"] is False
+    (engine,), (reference,), (kept,) = record["paper"], record["reference"], record["reference_memory_reused"]
+    line = speed._line("paper", engine, reference, kept)
+    assert line == "| paper | 256 | 0.660 | 482 | 0.938 | 0.70× | 88.0 min | 0.675 | 0.98× |"
+    assert line in (ROOT / "docs" / "performance.md").read_text()
+    ratios = [e / r for e, r in zip(engine["rounds"], reference["rounds"], strict=True)]
+    assert 0.69 < min(ratios) and max(ratios) < 0.72  # "0.70–0.72 round by round"
+
+
 def test_the_shipped_fourteenth_round_gives_the_numbers_the_docs_quote(presets, capsys):
     # presets-cpu-fourteenth.json: the text and pixel networks with 4-channel, half-width and wide skips in float32
     # on a CPU without AMX tiles (4000 iterations, seed 0), at that CPU's paces (speed-intel-noamx-fourteenth.json)
