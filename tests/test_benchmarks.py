@@ -597,6 +597,44 @@ def test_the_shipped_fourteenth_round_gives_the_numbers_the_docs_quote(presets, 
         assert round(sum(a[k] - b[k] for k in a) / 9, 2) == mean
 
 
+def test_the_shipped_side_round_gives_the_numbers_the_docs_quote(presets, capsys):
+    # presets-cpu-side96.json: the lesson networks and the paper network on 96×96 crops, at 96×96's paces
+    # (speed-intel-noamx-96.json), and the same networks' 128×128 fits of earlier rounds
+    results = ROOT / "benchmarks" / "results"
+    rows = json.loads((results / "presets-cpu-side96.json").read_text())["rows"]
+    assert len(rows) == 18 and {presets.side_of(r) for r in rows} == {96}
+    pace = presets.pace_from(str(results / "speed-intel-noamx-96.json"), 96)
+    assert [round(pace[n], 3) for n in ("paper", "lesson", "lesson-text", "lesson-pixels")] == [
+        0.104,
+        0.013,
+        0.03,
+        0.033,
+    ]
+    args = ["--table", "--json", str(results / "presets-cpu-side96.json"), "--minutes", "1.5,2,3"]
+    assert presets.main([*args, "--speed", str(results / "speed-intel-noamx-96.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| n16x5-in8-nearest | denoise σ=25 | +0.26, +0.06 | 0.15, 0.18 | 0.08, 0.10 | -0.24, -0.46 |" in out
+    assert "| n32to128-skipw-in8-nearest | inpaint text | +0.39, -0.65 | 0.30, 0.37 | not reached on 1 of 3 |" in out
+    assert "| n32to128-skipw-in32 | inpaint 50% pixels | -0.03, -0.16 | 0.49, 0.53 | 0.27, 0.38 |" in out
+    # each crop's best against the paper network's within its first 5000 iterations, at both sides
+    wide = json.loads((results / "presets-cpu-twelfth.json").read_text())["rows"]
+    wide += json.loads((results / "presets-cpu-thirteenth.json").read_text())["rows"]
+    paper = json.loads((results / "presets-h100.json").read_text())["rows"]
+    compared = [
+        (rows, rows, "n32to128-skipw-in8-nearest", "inpaint text", [-0.51, 0.81, 1.23], 0.00),
+        (wide, paper, "n32to128-skipw-in8-nearest-bf16", "inpaint text", [0.92, 0.50, 1.21], -0.12),
+        (rows, rows, "n32to128-skipw-in32", "inpaint 50% pixels", [-0.13, 0.04, 0.11], -0.72),
+        (wide, paper, "n32to128-skipw-in32-bf16", "inpaint 50% pixels", [-0.25, -0.09, 0.54], -0.57),
+    ]
+    for mine, theirs, name, task, gaps, by_3000 in compared:
+        ours = {r["image"]: r for r in mine if r["network"] == name and r["task"] == task and r.get("seed", 0) == 0}
+        ref = {r["image"]: r for r in theirs if r["network"] == "paper" and r["task"] == task}
+        got = [presets.best_within(ours[i], 8000) - presets.best_within(ref[i], 5000) for i in presets.IMAGES]
+        assert [round(g, 2) for g in got] == gaps
+        early = [presets.best_within(ours[i], 3000) - presets.best_within(ref[i], 5000) for i in presets.IMAGES]
+        assert round(sum(early) / 3, 2) == by_3000
+
+
 def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
     # benchmarks/results/presets-cpu-seeds.json: seeds 1 and 2 of the two text networks on chelsea (seed 0 is in
     # presets-cpu.json); docs/performance.md's ninth round quotes these lines
