@@ -633,6 +633,28 @@ def test_the_shipped_side_round_gives_the_numbers_the_docs_quote(presets, capsys
         assert [round(g, 2) for g in got] == gaps
         early = [presets.best_within(ours[i], 3000) - presets.best_within(ref[i], 5000) for i in presets.IMAGES]
         assert round(sum(early) / 3, 2) == by_3000
+    # text with seeds 1 and 2 as well (presets-cpu-seeds-side96.json), against the paper network's seed-0 runs; at
+    # 128×128 the twelfth round's nine 3000-iteration fits
+    rows += json.loads((results / "presets-cpu-seeds-side96.json").read_text())["rows"]
+    wide += json.loads((results / "presets-cpu-seeds-twelfth.json").read_text())["rows"]
+
+    def gaps(mine: list[dict], theirs: list[dict], name: str, iters: int) -> dict[tuple[str, int], float]:
+        ref = {r["image"]: r for r in theirs if r["network"] == "paper" and r["task"] == "inpaint text"}
+        runs = [r for r in mine if r["network"] == name and r["task"] == "inpaint text"]
+        return {
+            (r["image"], r["seed"]): presets.best_within(r, iters) - presets.best_within(ref[r["image"]], 5000)
+            for r in runs
+        }
+
+    small, small_early = (
+        gaps(rows, rows, "n32to128-skipw-in8-nearest", 8000),
+        gaps(rows, rows, "n32to128-skipw-in8-nearest", 3000),
+    )
+    large_early = gaps(wide, paper, "n32to128-skipw-in8-nearest-bf16", 3000)
+    assert len(small) == len(small_early) == len(large_early) == 9
+    assert [round(small[("astronaut", s)], 2) for s in (0, 1, 2)] == [-0.51, -0.93, -0.99]
+    mean = [round(sum(g.values()) / 9, 2) for g in (small, small_early, large_early)]
+    assert mean == [0.25, -0.33, -0.31]
 
 
 def test_the_shipped_seed_runs_give_the_numbers_the_docs_quote(presets, capsys):
