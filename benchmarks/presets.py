@@ -466,7 +466,7 @@ def _measured(row: dict) -> NetSpec | None:
 def pace_from(path: str, side: int = SIDE) -> dict[str, float]:
     """Seconds per iteration at side × side by network name, from benchmarks/speed.py's JSON."""
     data = json.loads(Path(path).read_text())
-    rows = [r for r in data.get("presets", []) if "per_iter" in r and r.get("side", SIDE) == side]
+    rows = [r for r in data.get("presets", []) if "per_iter" in r and side_of(r) == side]
     pace = {r["preset"]: r["per_iter"] for r in rows}
     for r in data.get("paper", []):
         if r.get("side") == side and "per_iter" in r:
