@@ -558,6 +558,27 @@ def test_the_shipped_paper_network_timing_without_amx_is_the_docs_row(speed):
     assert 0.69 < min(ratios) and max(ratios) < 0.72  # "0.70–0.72 round by round"
 
 
+def test_the_targets_summary_quotes_only_numbers_its_sections_give():
+    # docs/performance.md opens with a table of where each target stands; every number in it must be one the
+    # page's sections give (which the tests above check against the result files), and every section it names
+    # must be a heading of the page, so the summary cannot drift from what it summarises
+    import re
+
+    page = (ROOT / "docs" / "performance.md").read_text().replace("−", "-")
+    head, rest = page.split("## The targets at a glance\n", 1)
+    summary, body = rest.split("\n## ", 1)
+    body = head + "\n## " + body
+    rows = [line.split(" | ") for line in summary.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) >= 14
+    headings = {h.strip().lower() for h in re.findall(r"^#+ (.+)$", body, re.M)}
+    for cells in rows:
+        assert len(cells) == 5, cells
+        section = cells[4].rstrip(" |").lower()
+        assert any(h.startswith(section) for h in headings), section
+        for number in re.findall(r"[+-]?\d+\.\d+(?:–\d+\.\d+)?×?", cells[2]):
+            assert number in body, (number, cells[2])
+
+
 def test_the_shipped_fourteenth_round_gives_the_numbers_the_docs_quote(presets, capsys):
     # presets-cpu-fourteenth.json: the text and pixel networks with 4-channel, half-width and wide skips in float32
     # on a CPU without AMX tiles (4000 iterations, seed 0), at that CPU's paces (speed-intel-noamx-fourteenth.json)
