@@ -618,6 +618,48 @@ def test_the_shipped_fourteenth_round_gives_the_numbers_the_docs_quote(presets, 
         assert round(sum(a[k] - b[k] for k in a) / 9, 2) == mean
 
 
+def test_the_shipped_sixteenth_round_gives_the_numbers_the_docs_quote(presets, capsys):
+    # presets-cpu-sixteenth.json: the two lesson networks' whole 8000 iterations in float32 on a CPU without AMX
+    # tiles (seed 0), at that CPU's paces (speed-intel-noamx-fourteenth.json), against the paper network's 8000
+    results = ROOT / "benchmarks" / "results"
+    rows = json.loads((results / "presets-cpu-sixteenth.json").read_text())["rows"]
+    assert all(r["precision"] == "float32" and r["iters"] == 8000 and r["seed"] == 0 for r in rows) and len(rows) == 6
+    speed_file = "speed-intel-noamx-fourteenth.json"
+    assert presets.main(_shipped_table("presets-cpu-sixteenth.json", None, speed_file, "2,3,4")) == 0
+    out = capsys.readouterr().out
+    assert "| n32to128-skipw-in8-nearest | inpaint text | -0.52, -1.07 | 0.21, 0.24 | not reached on 2 of 3 |" in out
+    assert "| n32to128-skipw-in32 | inpaint 50% pixels | -0.29, -0.73 | 0.25, 0.29 | not reached on 1 of 3 |" in out
+    assert "| 0.042 | 3 | -1.70, -1.85 | -0.96, -1.30 | -0.71, -1.10 |" in out
+    assert "| 0.048 | 3 | -1.19, -2.18 | -0.69, -1.46 | -0.48, -1.09 |" in out
+    pace = presets.pace_from(str(results / speed_file))
+    h100 = json.loads((results / "presets-h100.json").read_text())["rows"]
+    paper = {(r["task"], r["image"]): r for r in h100 if r["network"] == "paper" and r.get("seed", 0) == 0}
+    earlier = {}  # seed 0's fits of the same networks: bf16 (twelfth and thirteenth rounds), float32 (fourteenth)
+    for name in ("presets-cpu-twelfth.json", "presets-cpu-thirteenth.json", "presets-cpu-fourteenth.json"):
+        for r in json.loads((results / name).read_text())["rows"]:
+            if r.get("seed", 0) == 0:
+                earlier[(r["network"], r["image"])] = r
+    bests, times, apart = {}, {}, {}
+    for r in rows:
+        ref = paper[(r["task"], r["image"])]
+        bests[(r["network"], r["image"])] = round(r["best"], 2)
+        at = presets.reached(r, ref["best"] - 0.5)
+        ratio = at * pace[r["network"]] / (ref["best_iter"] * pace["paper"]) if at else None
+        times[(r["network"], r["image"])] = ratio and round(ratio, 2)
+        apart[(r["network"], r["image"])] = round(r["best"] - earlier[(r["network"] + "-bf16", r["image"])]["best"], 2)
+        # the first 4000 iterations repeat the fourteenth round's float32 fit of the same seed exactly
+        before = earlier[(r["network"], r["image"])]["curve"]
+        assert r["curve"][: len(before)] == before
+    text, pixels = "n32to128-skipw-in8-nearest", "n32to128-skipw-in32"
+    crops = ("astronaut", "chelsea", "coffee")
+    assert [bests[(text, c)] for c in crops] == [37.83, 36.66, 39.06]
+    assert [bests[(pixels, c)] for c in crops] == [32.47, 31.95, 33.30]
+    assert [times[(text, c)] for c in crops] == [0.14, None, None]
+    assert [times[(pixels, c)] for c in crops] == [None, 0.15, 0.08]
+    assert [apart[(text, c)] for c in crops] == [0.55, 0.15, -0.43]
+    assert [apart[(pixels, c)] for c in crops] == [-0.01, 0.14, -0.24]
+
+
 def test_the_shipped_side_round_gives_the_numbers_the_docs_quote(presets, capsys):
     # presets-cpu-side96.json: the lesson networks and the paper network on 96×96 crops, at 96×96's paces
     # (speed-intel-noamx-96.json), and the same networks' 128×128 fits of earlier rounds
