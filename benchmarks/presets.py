@@ -293,6 +293,13 @@ def reached(row: dict, level: float) -> int | None:
     return None
 
 
+def seconds_to(row: dict, pace: dict[str, float] | None = None, iters: int | None = None) -> float:
+    """A run's seconds to iteration `iters` (default: to its best): iterations times its network's pace measured
+    alone (benchmarks/speed.py) where `pace` has it, else times the run's own clock."""
+    per = (pace or {}).get(row["network"], row["s_per_iter"])
+    return (row["best_iter"] if iters is None else iters) * per
+
+
 def verdict(rows: list[dict], pace: dict[str, float] | None = None, reference: str = "paper") -> str:
     """Each candidate against the paper network, crop by crop: the issue's two quality targets.
 
@@ -310,11 +317,6 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None, reference: s
         f"| time to {ref}'s best − {MARGIN_DB} dB / {ref}'s (mean, worst) | Δ best of average (mean, worst) dB |",
         "|---|---|---|---|---|---|",
     ]
-
-    def seconds(r: dict, iters: int | None = None) -> float:
-        per = (pace or {}).get(r["network"], r["s_per_iter"])
-        return (r["best_iter"] if iters is None else iters) * per
-
     for name in NETWORKS:
         if name == reference:
             continue
@@ -324,14 +326,16 @@ def verdict(rows: list[dict], pace: dict[str, float] | None = None, reference: s
                 continue
             gaps = [r["best"] - p["best"] for r, p in pairs]
             averages = [r["best_ema"] - p["best_ema"] for r, p in pairs]
-            ratios = [seconds(r) / seconds(p) for r, p in pairs]
+            ratios = [seconds_to(r, pace) / seconds_to(p, pace) for r, p in pairs]
             gap, ratio = _mean_worst(gaps), f"{np.mean(ratios):.2f}, {max(ratios):.2f}"
             if all("curve" in r for r, _ in pairs):
                 hits = [reached(r, p["best"] - MARGIN_DB) for r, p in pairs]
                 if None in hits:
                     near = f"not reached on {hits.count(None)} of {len(hits)}"
                 else:
-                    near_ratios = [seconds(r, hit) / seconds(p) for (r, p), hit in zip(pairs, hits, strict=True)]
+                    near_ratios = [
+                        seconds_to(r, pace, hit) / seconds_to(p, pace) for (r, p), hit in zip(pairs, hits, strict=True)
+                    ]
                     near = f"{np.mean(near_ratios):.2f}, {max(near_ratios):.2f}"
             else:
                 near = "—"

@@ -635,54 +635,46 @@ def test_the_shipped_sixteenth_round_gives_the_numbers_the_docs_quote(presets, c
     pace = presets.pace_from(str(results / speed_file))
     h100 = json.loads((results / "presets-h100.json").read_text())["rows"]
     paper = {(r["task"], r["image"]): r for r in h100 if r["network"] == "paper" and r.get("seed", 0) == 0}
-    earlier = {}  # seed 0's fits of the same networks: bf16 (twelfth and thirteenth rounds), float32 (fourteenth)
-    for name in ("presets-cpu-twelfth.json", "presets-cpu-thirteenth.json", "presets-cpu-fourteenth.json"):
-        for r in json.loads((results / name).read_text())["rows"]:
-            if r.get("seed", 0) == 0:
-                earlier[(r["network"], r["image"])] = r
-    bests, times, apart = {}, {}, {}
-    for r in rows:
-        ref = paper[(r["task"], r["image"])]
-        bests[(r["network"], r["image"])] = round(r["best"], 2)
-        at = presets.reached(r, ref["best"] - 0.5)
-        ratio = at * pace[r["network"]] / (ref["best_iter"] * pace["paper"]) if at else None
-        times[(r["network"], r["image"])] = ratio and round(ratio, 2)
-        apart[(r["network"], r["image"])] = round(r["best"] - earlier[(r["network"] + "-bf16", r["image"])]["best"], 2)
-        # the first 4000 iterations repeat the fourteenth round's float32 fit of the same seed exactly
-        before = earlier[(r["network"], r["image"])]["curve"]
-        assert r["curve"][: len(before)] == before
-    text, pixels = "n32to128-skipw-in8-nearest", "n32to128-skipw-in32"
-    crops = ("astronaut", "chelsea", "coffee")
-    assert [bests[(text, c)] for c in crops] == [37.83, 36.66, 39.06]
-    assert [bests[(pixels, c)] for c in crops] == [32.47, 31.95, 33.30]
-    assert [times[(text, c)] for c in crops] == [0.14, None, None]
-    assert [times[(pixels, c)] for c in crops] == [None, 0.15, 0.08]
-    assert [apart[(text, c)] for c in crops] == [0.55, 0.15, -0.43]
-    assert [apart[(pixels, c)] for c in crops] == [-0.01, 0.14, -0.24]
     # Seeds 1 and 2 (presets-cpu-seeds-sixteenth.json): nine fits a network against the paper network's seed-0 runs
     seeds = json.loads((results / "presets-cpu-seeds-sixteenth.json").read_text())["rows"]
+    text, pixels = "n32to128-skipw-in8-nearest", "n32to128-skipw-in32"
+    crops = ("astronaut", "chelsea", "coffee")
     assert sorted((r["network"], r["seed"], r["iters"], r["precision"]) for r in seeds) == sorted(
         [(name, seed, 8000, "float32") for name in (text, pixels) for seed in (1, 2) for _ in crops]
     )
-    shorter = {
-        (r["network"], r["image"], r["seed"]): r["curve"]
-        for r in json.loads((results / "presets-cpu-seeds-fourteenth.json").read_text())["rows"]
+    # The same networks' earlier fits: seed 0 in bf16 (twelfth and thirteenth rounds), and in float32 seed 0 for 4000
+    # iterations (fourteenth round) and seeds 1 and 2 for 3500; the new fits repeat the float32 ones exactly
+    earlier = {}
+    for name in ("presets-cpu-twelfth.json", "presets-cpu-thirteenth.json", "presets-cpu-fourteenth.json"):
+        for r in json.loads((results / name).read_text())["rows"]:
+            earlier[(r["network"], r["image"], r.get("seed", 0))] = r
+    for r in json.loads((results / "presets-cpu-seeds-fourteenth.json").read_text())["rows"]:
+        earlier[(r["network"], r["image"], r["seed"])] = r
+    expected = {  # seed 0's bests, time ratios and float32 - bf16; the seeds' bests; mean, standard error, fits
+        # within 0.5 dB; by crop; time ratios where reached
+        text: (
+            ([37.83, 36.66, 39.06], [0.14, None, None], [0.55, 0.15, -0.43]),
+            ([37.35, 36.35, 39.99, 37.54, 36.38, 39.33], (-0.54, 0.20, 5), [-0.18, -1.27, -0.18], (5, 0.14, 0.24)),
+        ),
+        pixels: (
+            ([32.47, 31.95, 33.30], [None, 0.15, 0.08], [-0.01, 0.14, -0.24]),
+            ([32.78, 31.79, 33.61, 32.65, 32.01, 33.34], (-0.20, 0.12, 7), [-0.57, -0.28, 0.24], (7, 0.08, 0.29)),
+        ),
     }
-    expected = {  # the seeds' bests; mean, standard error, fits within 0.5 dB; by crop; time ratios where reached
-        text: ([37.35, 36.35, 39.99, 37.54, 36.38, 39.33], (-0.54, 0.20, 5), [-0.18, -1.27, -0.18], (5, 0.14, 0.24)),
-        pixels: ([32.78, 31.79, 33.61, 32.65, 32.01, 33.34], (-0.20, 0.12, 7), [-0.57, -0.28, 0.24], (7, 0.08, 0.29)),
-    }
-    for name, (seed_bests, summary, by_crop, reached) in expected.items():
+    for name, ((bests, times, apart), (seed_bests, summary, by_crop, reached)) in expected.items():
         gaps, ratios = {}, {}
         for r in [r for r in rows + seeds if r["network"] == name]:
             ref = paper[(r["task"], r["image"])]
             gaps[(r["image"], r["seed"])] = r["best"] - ref["best"]
             at = presets.reached(r, ref["best"] - 0.5)
             if at:
-                ratios[(r["image"], r["seed"])] = at * pace[name] / (ref["best_iter"] * pace["paper"])
-            if r["seed"]:  # up to iteration 3500 the fourteenth round's fits of the same seed, exactly
-                before = shorter[(name, r["image"], r["seed"])]
-                assert r["curve"][: len(before)] == before
+                ratios[(r["image"], r["seed"])] = presets.seconds_to(r, pace, at) / presets.seconds_to(ref, pace)
+            before = earlier[(name, r["image"], r["seed"])]["curve"]
+            assert r["curve"][: len(before)] == before
+        seed_0 = {r["image"]: r["best"] for r in rows if r["network"] == name}
+        assert [round(seed_0[c], 2) for c in crops] == bests
+        assert [round(ratios[(c, 0)], 2) if (c, 0) in ratios else None for c in crops] == times
+        assert [round(seed_0[c] - earlier[(name + "-bf16", c, 0)]["best"], 2) for c in crops] == apart
         assert [round(r["best"], 2) for r in seeds if r["network"] == name] == seed_bests
         assert len(gaps) == 9
         mean = sum(gaps.values()) / 9
