@@ -89,7 +89,7 @@ for _ in range(16):
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 print(kept, *faults)
 """
-BLOCK_PAGES = (64 << 20) // 4096
+BLOCK_PAGES = (64 << 20) // os.sysconf("SC_PAGE_SIZE")  # the faults of one map: one per page
 
 
 @pytest.mark.skipif(cpu._glibc() is None, reason="the setting is glibc's")
