@@ -46,7 +46,7 @@ CANDIDATES: dict[str, NetSpec] = {
     "n16x5-in8": NetSpec(down=(16,) * 5, up=(16,) * 5, input_depth=8),
     "n16x5-in8-nearest": NetSpec(down=(16,) * 5, up=(16,) * 5, input_depth=8, upsample="nearest"),
     "n8to128-in8": NetSpec(down=(8, 16, 32, 64, 128), up=(8, 16, 32, 64, 128), input_depth=8),
-    # Third round, for the task where the lesson network falls short (50 % pixels): wider, still nearest.
+    # Wider, still nearest, for the task where the narrow network falls short most (50 % pixels).
     "n24x5-in8-nearest": NetSpec(down=(24,) * 5, up=(24,) * 5, input_depth=8, upsample="nearest"),
     "n32x5-in8-nearest": NetSpec(down=(32,) * 5, up=(32,) * 5, input_depth=8, upsample="nearest"),
     "n16to128-in8-nearest": NetSpec(
@@ -55,8 +55,7 @@ CANDIDATES: dict[str, NetSpec] = {
     "n32to128-in8-nearest": NetSpec(
         down=(32, 32, 64, 64, 128), up=(32, 32, 64, 64, 128), input_depth=8, upsample="nearest"
     ),
-    # Fourth round, 50 % pixels again: cheaper than n32to128 where it costs most (the finest scale), or wider
-    # skips on the narrow network.
+    # 50 % pixels: cheaper than n32to128 where it costs most (the finest scale), or wider skips on the narrow network.
     "n24to128-in8-nearest": NetSpec(
         down=(24, 32, 64, 64, 128), up=(24, 32, 64, 64, 128), input_depth=8, upsample="nearest"
     ),
@@ -67,8 +66,9 @@ CANDIDATES: dict[str, NetSpec] = {
         down=(16,) * 5, up=(16,) * 5, skip=(16,) * 5, input_depth=8, upsample="nearest"
     ),
 }
-# Fifth round, 50 % pixels: `n32to128-in8-nearest` (now `lesson-text`) with the paper's 32-channel input, its
-# bilinear upsampling, or both (`n32to128-in32`, now `lesson-pixels`); nearest had won only at width 16.
+# 50 % pixels: `n32to128-in8-nearest` (`lesson-text`'s widths with 4-channel skips) with the paper's 32-channel input,
+# its bilinear upsampling, or both (`n32to128-in32`: `lesson-pixels` with 4-channel skips); nearest won at width 16,
+# but with it every network stalled a decibel or more below the paper network on dropped pixels.
 _N32TO128 = CANDIDATES["n32to128-in8-nearest"]
 CANDIDATES.update(
     {
@@ -77,8 +77,8 @@ CANDIDATES.update(
         "n32to128-in32": replace(_N32TO128, input_depth=32, upsample="bilinear"),
     }
 )
-# Sixth round, 50 % pixels: the bilinear upsampling and 32-channel input that won the fifth round, on cheaper
-# widths (text ran the third and fourth rounds' cheaper nearest networks, and `n32to128-in32`).
+# 50 % pixels: the bilinear upsampling and 32-channel input of `n32to128-in32`, on cheaper widths (on text the
+# cheaper nearest networks above, and `n32to128-in32`, were fitted too).
 CANDIDATES.update(
     {
         "n16x5-in32": replace(CANDIDATES["n16x5-in8"], input_depth=32),
@@ -88,8 +88,8 @@ CANDIDATES.update(
         "n64to128-in8-nearest": replace(_N32TO128, down=(64, 64, 64, 64, 128), up=(64, 64, 64, 64, 128)),
     }
 )
-# Seventh round: which of the wider text network's scales carry its gain (only the finest at 64, or the coarser
-# ones at 128 too), and the same widening for dropped pixels with the bilinear upsampling that won there.
+# Which of the wider text network's scales carry its gain (only the finest at 64, or the coarser ones at 128 too),
+# and the same widening for dropped pixels with the bilinear upsampling that restores them best.
 _N64TO128 = CANDIDATES["n64to128-in8-nearest"]
 CANDIDATES.update(
     {
@@ -101,8 +101,8 @@ CANDIDATES.update(
         "n64to128-in8": replace(_N64TO128, upsample="bilinear"),
     }
 )
-# Twelfth round, text: between `lesson-text` (32 channels at the two finest scales) and the 64-channel network,
-# which came within 0.5 dB but costs too much for 8000 iterations in 4 minutes.
+# Text: between `lesson-text`'s widths (32 channels at the two finest scales) and the 64-channel network, which comes
+# closer to the paper network but costs too much for 8000 iterations in 4 minutes.
 CANDIDATES.update(
     {
         "n48to128-in8-nearest": replace(_N32TO128, down=(48, 48, 64, 64, 128), up=(48, 48, 64, 64, 128)),
@@ -112,8 +112,8 @@ CANDIDATES.update(
         "n64to128-skipw-in8-nearest": replace(_N64TO128, skip=_N64TO128.down),
     }
 )
-# Thirteenth round, 50 % pixels: do the wide skips that `lesson-text` took from the twelfth round help
-# `lesson-pixels` too? (The reference code fills dropped pixels with the paper network, skips of 4 channels.)
+# 50 % pixels: the wide skips on `n32to128-in32` too (as `lesson-pixels` has them), though the reference code fills
+# dropped pixels with the paper network and its 4-channel skips.
 _N32TO128_IN32, _N48TO128, _N64TO128_IN32 = (
     CANDIDATES[n] for n in ("n32to128-in32", "n48to128-in8-nearest", "n64to128-in32")
 )
@@ -123,27 +123,27 @@ CANDIDATES["n32to128-skipw-in32"] = replace(_N32TO128_IN32, skip=_N32TO128_IN32.
 CANDIDATES["n48to128-skipw-in8-nearest"] = replace(_N48TO128, skip=_N48TO128.down)
 # and on pixels, the wide skips on the 64-channel pixel network, which met the quality target with 4-channel skips
 CANDIDATES["n64to128-skipw-in32"] = replace(_N64TO128_IN32, skip=_N64TO128_IN32.down)
-# Fourteenth round, on a CPU without AMX tiles (float32, what `precision="auto"` picks there, where the wide skips
-# cost per iteration): skips half as wide as the scales, between the paper's 4 channels and the lesson networks'.
+# For a CPU without AMX tiles (float32, what `precision="auto"` picks there, where the wide skips cost per iteration):
+# skips half as wide as the scales, between the paper's 4 channels and the lesson networks'.
 _HALF = tuple(w // 2 for w in _N32TO128.down)
 CANDIDATES["n32to128-skiph-in32"] = replace(_N32TO128_IN32, skip=_HALF)
 CANDIDATES["n32to128-skiph-in8-nearest"] = replace(_N32TO128, skip=_HALF)
 NETWORKS: dict[str, NetSpec] = {**CANDIDATES, "paper": dip.spec("paper")}
 # The public reference code inpaints text (its Fig. 7 image) with the paper network's widths but 128-channel skips
-# and nearest upsampling; `paper` is its denoising, super-resolution and dropped-pixel network. Twelfth round.
+# and nearest upsampling; `paper` is its denoising, super-resolution and dropped-pixel network.
 NETWORKS["paper-text"] = replace(NETWORKS["paper"], skip=(128,) * 5, upsample="nearest")
 # Candidates that change the optimiser rather than the network: name -> (network, learning rate for every task).
 LEARNING_RATES: dict[str, tuple[str, float]] = {
     "n16x5-in8-nearest-lr0.02": ("n16x5-in8-nearest", 0.02),
     "n32to128-in32-nearest-lr0.005": ("n32to128-in32-nearest", 0.005),
-    # Eighth round: a lesson's few minutes on a CPU end long before these networks peak; does a faster rate get
-    # `lesson-text` and `lesson-pixels` further within them?
+    # A lesson's few minutes on a CPU end long before these networks peak: does a faster rate get them further
+    # within those minutes?
     "n32to128-in8-nearest-lr0.02": ("n32to128-in8-nearest", 0.02),
     "n32to128-in32-lr0.02": ("n32to128-in32", 0.02),
 }
 NETWORKS.update({name: NETWORKS[net] for name, (net, _) in LEARNING_RATES.items()})
-# Tenth round: the same networks with their convolutions in bf16 (`dip.fit(precision="bfloat16")`), which a CPU
-# with AMX tiles runs several times faster for the wide networks. Named NETWORK-bf16.
+# The same networks with their convolutions in bf16 (`dip.fit(precision="bfloat16")`), which a CPU with AMX tiles
+# runs several times faster for the wide networks. Named NETWORK-bf16.
 BF16 = "-bf16"
 BF16_NETWORKS = (
     "n16x5-in8-nearest",
@@ -452,8 +452,8 @@ def plot_within(
     return drawn
 
 
-# Speed files written before each row recorded its network measured these presets as these search networks: both
-# took the wide skips in the thirteenth round.
+# Speed files whose rows do not record their network (benchmarks/results/speed-amx-bf16.json) timed these presets
+# when they had the paper's 4-channel skips, as these search networks; both have wide skips now.
 EARLIER_PRESETS = {"lesson-text": "n32to128-in8-nearest", "lesson-pixels": "n32to128-in32"}
 
 
