@@ -156,7 +156,10 @@ def restore(problem: Problem, name: str) -> np.ndarray:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return method.restore(problem)
+        try:
+            return method.restore(problem)
+        except ImportError as exc:  # a dependency missing from this install: say which, in one line
+            raise DipError(f"{name} needs the {exc.name or 'missing'} package, which is not installed") from exc
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,19 +68,30 @@ def checkpoints(iters: int) -> tuple[int, ...]:
     return DEFAULT_CHECKPOINTS
 
 
-def seconds_per_iter(preset: str = "lesson", size: int = 128, seconds: float = 20.0, device: str = "auto") -> float:
-    """Measure one preset's seconds per iteration here, spending about `seconds` (after a short warm-up)."""
+def block_paces(
+    preset: str = "lesson", size: int = 128, seconds: float = 20.0, device: str = "auto", blocks: int = 5
+) -> list[float]:
+    """Seconds per iteration of one preset here, measured `blocks` times over about `seconds` in all.
+
+    One fit (after a three-iteration warm-up) is cut into equal blocks of iterations, and each block's pace is
+    returned: their median is a robust estimate, and their spread says how steady the machine is (a busy one
+    gives a wide spread; one slow block, a passing load, does not move the median).
+    """
     from .degrade import noisy
     from .fit import fit
 
     img = np.random.default_rng(0).random((size, size, 3)).astype(np.float32)
     problem = noisy(img, sigma=25)
     warm = fit(problem, preset, iters=3, checkpoints=(), device=device)
-    per = max(warm.sec_per_iter(), 1e-4)
-    n = max(5, int(seconds / per))
-    start = time.perf_counter()
-    run = fit(problem, preset, iters=n, checkpoints=(), device=device)
-    return (time.perf_counter() - start) / run.iters
+    n = blocks * max(2, int(seconds / blocks / max(warm.sec_per_iter(), 1e-4)))
+    elapsed = fit(problem, preset, iters=n, checkpoints=(), device=device).history["seconds"]
+    ends = elapsed[np.arange(1, blocks + 1) * (n // blocks) - 1]
+    return list(np.diff(ends, prepend=0.0) / (n // blocks))
+
+
+def seconds_per_iter(preset: str = "lesson", size: int = 128, seconds: float = 20.0, device: str = "auto") -> float:
+    """Seconds per iteration of one preset here: the median of five timings spread over about `seconds`."""
+    return float(np.median(block_paces(preset, size, seconds, device)))
 
 
 def expected_minutes(per_iter_at_128: float, pace: dict[str, float] | None = None) -> dict[str, float]:
@@ -117,19 +127,38 @@ def environment() -> dict[str, str]:
     return info
 
 
-def announce(lesson: str, preset: str | None = None) -> float:
-    """Print how long this lesson's main runs should take here (a two-second timing of each of its networks, or
-    of `preset` for all of them); return minutes."""
-    runs = networks(lesson)
+@dataclass(frozen=True)
+class Estimate:
+    """How long a lesson's main runs should take here: the median timing's minutes and the range of the rest."""
+
+    minutes: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"about {self.minutes:.1f} min here ({self.low:.1f}–{self.high:.1f} min over five timings)"
+
+
+def estimate(lesson: str, preset: str | None = None) -> Estimate:
+    """Time each of a lesson's networks (or `preset` for all of them) here and predict its minutes."""
     side, _ = LESSONS[lesson].budget
-    timed = {}
-    for net in sorted({preset} if preset else set(runs)):
-        timed[net] = seconds_per_iter(net, size=side, seconds=0.5 if TEST_MODE else 2.0) * (128 / side) ** 2
-    pace = {net: timed[preset or net] for net in runs}
-    minutes = expected_minutes(timed[preset or runs[0]], pace)[lesson]
+    timed = {
+        net: np.asarray(block_paces(net, size=side, seconds=1.0 if TEST_MODE else 5.0)) * (128 / side) ** 2
+        for net in sorted({preset} if preset else set(networks(lesson)))
+    }
+
+    def minutes(pick) -> float:
+        return expected_minutes(0.0, {net: float(pick(timed[preset or net])) for net in networks(lesson)})[lesson]
+
+    return Estimate(minutes(np.median), minutes(np.min), minutes(np.max))
+
+
+def announce(lesson: str, preset: str | None = None) -> None:
+    """Print how long this lesson's main runs should take here, from a few seconds' timing of its networks."""
     info = LESSONS[lesson]
-    print(f"{info.runs} run(s) of {info.budget[1]} iterations on {side}×{side}: about {minutes:.1f} min here")
-    return minutes
+    side, iters = info.budget
+    print(f"{info.runs} run(s) of {iters} iterations on {side}×{side}: {estimate(lesson, preset)}")
+    print("A machine busy with other work runs slower; the panel's status line shows the pace as the fit goes.")
 
 
 def prior_targets(img, seed: int = 0) -> dict:

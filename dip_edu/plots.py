@@ -69,7 +69,7 @@ def curves_figure(run: Run | dict, ax_size: tuple[float, float] = (9, 3.2)) -> F
     left.set(xlabel="iteration", ylabel="loss (MSE to the observation)", title="loss keeps falling")
     if len(it) and np.isfinite(history["psnr"]).any():
         right.plot(it, history["psnr"], lw=1, alpha=0.6, label="output")
-        right.plot(it, history["psnr_ema"], lw=1.5, label="average of outputs")
+        right.plot(it, history["psnr_ema"], lw=1.5, ls="--", label="average of outputs")
         k = int(np.nanargmax(history["psnr"]))
         right.plot(it[k], history["psnr"][k], "v", color="tab:red", ms=9, label=f"peak {history['psnr'][k]:.2f} dB")
         right.annotate(f"iteration {it[k]}", (it[k], history["psnr"][k]), textcoords="offset points", xytext=(5, 8))
@@ -77,14 +77,26 @@ def curves_figure(run: Run | dict, ax_size: tuple[float, float] = (9, 3.2)) -> F
         right.set_ylim(lo - 1, np.nanmax(history["psnr_ema"].tolist() + history["psnr"].tolist()) + 1)
         early = run.early_stop if isinstance(run, Run) else None
         if early and early.get("iter"):
-            right.axvline(early["iter"], color="tab:green", ls="--", lw=1, label=f"ES-WMV stop ({early['iter']})")
+            right.axvline(early["iter"], color="tab:green", ls=":", lw=1, label=f"ES-WMV stop ({early['iter']})")
         right.legend(fontsize=8, loc="lower right")
-        right.set(xlabel="iteration", ylabel="PSNR to the clean image (dB)", title="PSNR rises, peaks, falls")
+        right.set(xlabel="iteration", ylabel="PSNR to the clean image (dB)", title=psnr_story(history))
     else:
         right.plot(it, history["psnr_obs"], lw=1)
         right.set(xlabel="iteration", ylabel="PSNR to the observation (dB)", title="no clean image to compare")
     fig.tight_layout()
     return fig
+
+
+def psnr_story(history: dict) -> str:
+    """What the PSNR curve did, in a few words: still rising at the end, or peaked and fell by how much."""
+    psnr = np.asarray(history["psnr"], dtype=float)
+    if not np.isfinite(psnr).any():
+        return "no clean image to compare"
+    k = int(np.nanargmax(psnr))
+    drop = float(psnr[k] - psnr[-1])
+    if drop < 0.1:
+        return "PSNR still rising at the end"
+    return f"PSNR peaks at iteration {history['iter'][k]}, then falls {drop:.1f} dB"
 
 
 def grid_figure(images: dict[str, np.ndarray], columns: int = 4, side: float = 2.4) -> Figure:
@@ -134,38 +146,55 @@ def png(fig: Figure, dpi: int = 80) -> bytes:
     return buf.getvalue()
 
 
-def _display(fig: Figure) -> Figure:
-    """Display in a notebook; elsewhere just return the figure (figures here never touch pyplot)."""
+def _display(fig: Figure, alt: str) -> None:
+    """Show a figure in a notebook as a PNG, with `alt` as its text alternative; elsewhere do nothing.
+
+    The figures here never touch pyplot, so IPython may have no formatter for them (then a notebook would print
+    ``<Figure size ...>``): the PNG is sent explicitly. Scripts use the ``*_figure`` functions instead.
+    """
     try:
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:
-        return fig
+        return
     if get_ipython() is not None:
-        display(fig)
-    return fig
+        display({"image/png": png(fig, dpi=100), "text/plain": alt}, raw=True)
 
 
-def show_progression(run: Run, iters: Sequence[int] | None = None, use_average: bool = False) -> Figure:
-    """Show the progression strip (in a notebook) and return the figure."""
-    return _display(progression_figure(run, iters, use_average))
+def _peak_text(run: Run) -> str:
+    peak = run.peak()
+    return f"; best PSNR {peak[1]:.2f} dB at iteration {peak[0]}" if peak else ""
 
 
-def show_curves(run: Run) -> Figure:
-    """Show the loss and PSNR curves with the peak marked."""
-    return _display(curves_figure(run))
+def show_progression(run: Run, iters: Sequence[int] | None = None, use_average: bool = False) -> None:
+    """Show the progression strip in a notebook (`progression_figure` returns it for a script)."""
+    fig = progression_figure(run, iters, use_average)
+    shown = [s for s in run.snapshots if iters is None or s.iter in set(iters)] or run.snapshots
+    values = ", ".join(
+        f"{s.iter}: {(s.psnr_ema if use_average else s.psnr):.2f} dB"
+        for s in shown
+        if (s.psnr_ema if use_average else s.psnr) is not None
+    )
+    _display(fig, f"progression of {run.status} run of {run.iters} iterations (PSNR by iteration: {values})")
 
 
-def show_comparison(problem, run: Run | None = None, names: Sequence[str] | None = None) -> Figure:
+def show_curves(run: Run) -> None:
+    """Show the loss and PSNR curves with the peak marked (`curves_figure` returns them for a script)."""
+    _display(curves_figure(run), f"loss and PSNR curves over {run.iters} iterations{_peak_text(run)}")
+
+
+def show_comparison(problem, run: Run | None = None, names: Sequence[str] | None = None) -> None:
     """Show DIP beside the classical methods for the same problem (see `comparison_figure`)."""
-    return _display(comparison_figure(problem, run, names))
+    fig = comparison_figure(problem, run, names)
+    _display(fig, "comparison: " + ", ".join(ax.get_title().replace("\n", " ") for ax in fig.axes))
 
 
-def show_images(images: dict[str, np.ndarray], columns: int = 4) -> Figure:
-    """Show images side by side with their titles."""
-    return _display(grid_figure(images, columns))
+def show_images(images: dict[str, np.ndarray], columns: int = 4) -> None:
+    """Show images side by side with their titles (`grid_figure` returns them for a script)."""
+    _display(grid_figure(images, columns), "images: " + "; ".join(t.replace("\n", " ") for t in images))
 
 
-def show_learning_curves(runs: dict[str, Run]) -> Figure:
-    """Show several runs' loss curves on one log-log plot."""
-    return _display(learning_curves_figure(runs))
+def show_learning_curves(runs: dict[str, Run]) -> None:
+    """Show several runs' loss curves on one log-log plot (`learning_curves_figure` returns it)."""
+    finals = "; ".join(f"{label}: MSE {run.history['loss'][-1]:.5f}" for label, run in runs.items())
+    _display(learning_curves_figure(runs), f"loss curves, final values: {finals}")

@@ -8,6 +8,8 @@ a `Run`, so every view of a live run (progression strip, curves, the panel's scr
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 import json
 import platform
@@ -216,8 +218,19 @@ def read_meta(key: str, root: Path | None = None) -> dict:
 
 
 def load(key: str, root: Path | None = None) -> Run:
-    """A replay as a `Run` (no fitting): history, snapshots, observation, clean image and mask."""
+    """A replay as a `Run` (no fitting): history, snapshots, observation, clean image and mask.
+
+    Decoding its PNGs takes about a second, so each replay is read once per process (while its files stay
+    unchanged) and every call gets its own copy.
+    """
     root = Path(root or ROOT)
+    meta_file = root / key / "meta.json"
+    stamp = meta_file.stat().st_mtime_ns if meta_file.is_file() else None
+    return copy.deepcopy(_load(key, root, stamp))
+
+
+@functools.lru_cache(maxsize=16)
+def _load(key: str, root: Path, stamp: int | None) -> Run:
     meta = read_meta(key, root)
     folder = root / key
     try:

@@ -1,12 +1,15 @@
 """ipywidgets panels: thin views over the same API a script uses (load → degrade → fit → Run → plots).
 
 `Panel` holds an image picker, corruption controls with a live preview, Run / Stop, a live view while the
-fit runs (in a background thread, so Stop is processed), a scrubber over the snapshots and the progression
-strip. `panel.run()` is the blocking path notebooks and tests use.
+fit runs, a scrubber over the snapshots and the progression strip. The fit always runs in a background thread;
+`panel.run()` waits for it while still handling the panel's clicks (through jupyter-ui-poll), so Stop works
+even while a notebook runs all its cells. Every view shows one problem: a change of setting clears the views
+of the run made for the old one, and a replay fills every view, its settings included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import warnings
@@ -31,11 +34,41 @@ TASKS = {
 }
 MAX_UPLOAD_MB = 15
 REFRESH_SECONDS = 1.0  # live view refresh interval while a fit runs
+LIVE, REPLAY = "Live", "Replay"  # the two modes (the button that starts a fit is "Run")
+OWN_IMAGE = "(your image)"  # the picker's entry for an uploaded or given image
 CURVES_COST_RATIO = 10  # redraw the live curves only after 10x their drawing time: at most ~10 % of the run
 
 
+_BLANK = images.png_bytes(np.full((4, 4, 3), 0.94, np.float32))  # an empty frame, never a broken-image icon
+
+
 def _image(width: int = 160) -> W.Image:
-    return W.Image(format="png", layout=W.Layout(width=f"{width}px", height=f"{width}px", object_fit="contain"))
+    return W.Image(
+        value=_BLANK, format="png", layout=W.Layout(width=f"{width}px", height=f"{width}px", object_fit="contain")
+    )
+
+
+def _wait_handling_clicks(thread: threading.Thread) -> None:
+    """Wait for `thread` while the kernel still handles widget messages (a Stop click during Run All).
+
+    Inside a Jupyter kernel, jupyter-ui-poll processes the front end's widget events between short sleeps and
+    holds back the next cells' execution until this one is done; elsewhere (a script, a test) it just joins.
+    """
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+    except ImportError:
+        kernel = None
+    if kernel is None:
+        thread.join()
+        return
+    from jupyter_ui_poll import ui_events
+
+    with ui_events() as poll:
+        while thread.is_alive():
+            poll(20)
+            thread.join(0.05)
 
 
 def _uploaded(upload: W.FileUpload, what: str) -> bytes | None:
@@ -53,7 +86,26 @@ def _uploaded(upload: W.FileUpload, what: str) -> bytes | None:
 class Panel(W.VBox):
     """Corrupt an image, run Deep Image Prior on it, watch it restore, scrub the snapshots.
 
-    `preset` None uses each task's lesson network (`nets.lesson_for`) and follows the task as it changes.
+    Parameters
+    ----------
+    task : str
+        The task shown first: one of ``TASKS``.
+    image : str
+        ``builtin:NAME``, a path, or bytes of an image.
+    size : int
+        The side of the square image the panel works on.
+    iters : int, optional
+        Iterations of a live run (3000 when not given).
+    preset : str, optional
+        The network; None uses each task's lesson network and follows the task as it changes.
+    tasks : tuple of str, optional
+        The tasks the picker offers (all of them when not given).
+    upload, draw : bool
+        Offer an image upload, and a canvas to paint the region to restore.
+    checkpoints : tuple of int
+        Iterations at which a live run keeps a snapshot for the scrubber.
+    seed, device, precision
+        Passed to `fit`.
     """
 
     def __init__(
@@ -78,62 +130,69 @@ class Panel(W.VBox):
         self.problem: Problem | None = None
         self._clean: np.ndarray | None = None
         self._mask: np.ndarray | None = None
+        self._image_name: str | None = None  # the bundled image loaded, None for the learner's own
         self._source_shape: tuple[int, int] = (0, 0)
         self._stop = threading.Event()
         self._replay_problem: Problem | None = None  # what the replay shown was fitted to (Replay mode)
-        self._switching = False  # the mode or picker is being set from code: its observer leaves the work to it
+        self._switching = False  # controls are being set from code: their observers leave the work to it
         self._thread: threading.Thread | None = None
         self._last_refresh = self._last_curves = self._curves_seconds = 0.0
 
-        builtin = images.builtin_name(image)  # None for the learner's own file: the picker then names nothing
-        self.picker = W.Dropdown(
-            options=images.builtin_names(),
-            value=builtin if builtin in images.builtin_names() else None,
-            description="image",
+        wide = {"description_width": "initial"}
+        builtin = images.builtin_name(image)
+        self.picker = W.Dropdown(options=images.builtin_names(), value=None, description="image")
+        self.upload = W.FileUpload(
+            accept="image/*", multiple=False, description="upload image", layout=W.Layout(width="auto")
         )
-        self.upload = W.FileUpload(accept="image/*", multiple=False, description="upload image")
-        self.mask_upload = W.FileUpload(accept="image/*", multiple=False, description="upload mask")
+        self.mask_upload = W.FileUpload(
+            accept="image/*", multiple=False, description="upload mask", layout=W.Layout(width="auto")
+        )
         self.task = W.Dropdown(options=[(TASKS[t], t) for t in tasks], value=task, description="task")
-        style = {"description_width": "initial"}
-        self.sigma = W.FloatSlider(value=25, min=0, max=100, step=5, description="noise σ (0-255)", style=style)
+        self.sigma = W.FloatSlider(value=25, min=0, max=100, step=5, description="noise σ (0-255)", style=wide)
         self.text = W.Text(value="Deep Image Prior", description="text")
-        self.font_size = W.IntSlider(value=max(8, size // 10), min=6, max=max(12, size // 3), description="font size")
-        self.fraction = W.FloatSlider(value=0.5, min=0, max=0.95, step=0.05, description="pixels dropped")
+        self.font_size = W.IntSlider(
+            value=max(8, size // 10), min=6, max=max(12, size // 3), description="font size", style=wide
+        )
+        self.fraction = W.FloatSlider(value=0.5, min=0, max=0.95, step=0.05, description="pixels dropped", style=wide)
         self.box = [
             W.IntSlider(value=v, min=0, max=size, description=name)
             for name, v in zip(
                 ("top", "left", "height", "width"), (3 * size // 8, 3 * size // 8, size // 4, size // 4), strict=True
             )
         ]
+        self.mask_note = W.HTML()
         self.factor = W.Dropdown(options=[2, 4, 8], value=4, description="factor ×")
         self.preset = W.Dropdown(options=list(PRESETS), value=preset or lesson_for(task), description="network")
         self.iters = W.BoundedIntText(value=iters or 3000, min=1, max=100_000, description="iterations")
         self.mode = W.ToggleButtons(
-            options=["Run", "Replay"],
-            value="Run",
+            options=[LIVE, REPLAY],
+            value=LIVE,
             description="mode",
-            tooltips=["fit live, here", "scrub a full 8000-iteration run computed ahead"],
+            tooltips=["fit here, now, with the Run button", "scrub a full 8000-iteration run computed ahead"],
         )
-        self.run_button = W.Button(description="Run", button_style="success", icon="play")
-        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        self.run_button = W.Button(description="Run", button_style="success", icon="play", tooltip="fit now")
+        self.stop_button = W.Button(
+            description="Stop", button_style="danger", icon="stop", disabled=True, tooltip="end the fit, keep it"
+        )
         self.message = W.HTML()
         self.preview = _image()
         self.preview_label = W.HTML()
         self.progress = W.IntProgress(value=0, min=0, max=1, description="progress")
         self.status = W.HTML()
         self.live_out, self.live_avg = _image(), _image()
-        self.live_curves = W.Image(format="png", layout=W.Layout(width="640px"))
-        self.scrubber = W.IntSlider(value=0, min=0, max=0, description="snapshot", continuous_update=True)
+        self.live_curves = W.Image(format="png", layout=W.Layout(width="640px", display="none"))
+        self.scrubber = W.SelectionSlider(options=[("0", 0)], description="iteration", continuous_update=True)
         self.play = W.Play(value=0, min=0, max=0, interval=800, description="play")
-        W.jslink((self.play, "value"), (self.scrubber, "value"))
+        W.jslink((self.play, "value"), (self.scrubber, "index"))
         self.snapshot_view = _image(200)
         self.snapshot_label = W.HTML()
-        self.strip = W.Image(format="png", layout=W.Layout(width="100%"))
-        self.classic = W.ToggleButtons(options=["off"], value="off", description="classical", style=style)
+        self.strip = W.Image(format="png", layout=W.Layout(width="100%", display="none"))
+        self.classic = W.ToggleButtons(options=["off"], value="off", description="classical", style=wide)
         self.classic_view = _image(200)
         self.classic_label = W.HTML()
 
         self._load_image(image)
+        self._show_source(builtin if builtin in images.builtin_names() else None)
         self.painter = MaskPainter(self._clean, on_change=self._on_drawn) if draw else None
         drawn = [self.painter] if self.painter is not None else []
 
@@ -141,7 +200,7 @@ class Panel(W.VBox):
             "denoise": [self.sigma],
             "inpaint-text": [self.text, self.font_size],
             "inpaint-pixels": [self.fraction],
-            "inpaint-region": [*self.box, self.mask_upload, *drawn],
+            "inpaint-region": [*self.box, self.mask_note, self.mask_upload, *drawn],
             "sr": [self.factor],
             "reconstruct": [],
         }
@@ -149,7 +208,7 @@ class Panel(W.VBox):
             w.observe(self._on_change, names="value")
         self.upload.observe(lambda _: self._take_upload(self.upload, "upload", self.set_image), names="value")
         self.mask_upload.observe(lambda _: self._take_upload(self.mask_upload, "mask", self.set_mask), names="value")
-        self.scrubber.observe(lambda change: self.show_snapshot(change["new"]), names="value")
+        self.scrubber.observe(lambda change: self.show_snapshot(change["new"]), names="index")
         self.classic.observe(lambda change: self.show_classic(), names="value")
         self.task.observe(self._follow_task, names="value")
         self.mode.observe(self._on_mode, names="value")
@@ -165,27 +224,33 @@ class Panel(W.VBox):
             [W.VBox([W.HTML("<b>output</b>"), self.live_out]), W.VBox([W.HTML("<b>average</b>"), self.live_avg])]
         )
         classic = W.VBox([self.classic_view, self.classic_label])
-        scrub = W.HBox([W.VBox([self.play, self.scrubber, self.snapshot_label]), self.snapshot_view, classic])
+        self._scrub = W.HBox(
+            [W.VBox([self.play, self.scrubber, self.snapshot_label]), self.snapshot_view, classic],
+            layout=W.Layout(display="none", flex_flow="row wrap"),
+        )
         super().__init__(
             [
-                W.HBox([controls, observed]),
+                W.HBox([controls, observed], layout=W.Layout(flex_flow="row wrap")),
                 self.message,
                 W.HBox([self.progress, self.status]),
                 live,
                 self.live_curves,
-                scrub,
+                self._scrub,
                 self.classic,
                 self.strip,
-            ]
+            ],
+            layout=W.Layout(max_width="100%", overflow="hidden"),
         )
         self._rebuild()
 
     # ---- the corruption and its preview ----
 
     def _load_image(self, source: images.Source | None = None) -> None:
-        raw = images.read(source if source is not None else f"builtin:{self.picker.value}")
+        source = source if source is not None else f"builtin:{self.picker.value}"
+        raw = images.read(source)
         self._clean = images.load(raw, size=self.size, resize=True)
         self._source_shape = raw.shape[:2]
+        self._image_name = images.builtin_name(source)
 
     def _take_upload(self, upload: W.FileUpload, what: str, use) -> None:
         """Pass the newest upload's bytes to `use`; a file over the size limit is refused in the panel."""
@@ -198,29 +263,43 @@ class Panel(W.VBox):
             use(data)
 
     def set_image(self, source: images.Source) -> bool:
-        """Use another image (a path, bytes or builtin:NAME); on bad input say why and keep the current one."""
-        previous = self._clean, self._source_shape
+        """Use another image (a path, bytes or builtin:NAME); on bad input say why and keep the current one.
+
+        A mask belongs to the image it was made for, so a new image starts without one (back to the box).
+        """
+        previous = self._clean, self._source_shape, self._image_name, self._mask
         try:
             self._load_image(source)
         except DipError as exc:
             self.say(f"{exc} (kept the previous image)", error=True)
             return False
+        self._mask = None
+        if self.painter is not None:
+            self.painter.mask[:] = 1
         if self._rebuild():
-            self._show_source(source)
+            self._show_source(images.builtin_name(source))
             return True
-        self._clean, self._source_shape = (
-            previous  # the new image does not suit the current settings (a mask of another size)
-        )
+        self._clean, self._source_shape, self._image_name, self._mask = previous  # the new image does not suit
         return False
 
-    def _show_source(self, source: images.Source) -> None:
-        """Point the picker at the bundled image now in use, or at nothing for the learner's own image."""
-        name = images.builtin_name(source)
-        self._switching = True  # the image is loaded already: the picker's observer must not load it again
+    def _show_source(self, name: str | None) -> None:
+        """Point the picker at the bundled image now in use, or at "(your image)" for the learner's own."""
+        with self._quietly():
+            if name in images.builtin_names():
+                self.picker.options = images.builtin_names()
+                self.picker.value = name
+            else:
+                self.picker.options = [OWN_IMAGE, *images.builtin_names()]
+                self.picker.value = OWN_IMAGE
+
+    @contextlib.contextmanager
+    def _quietly(self):
+        """Set controls from code without their observers rebuilding the problem on each one."""
+        was, self._switching = self._switching, True
         try:
-            self.picker.value = name if name in self.picker.options else None
+            yield
         finally:
-            self._switching = False
+            self._switching = was
 
     def set_mask(self, source: images.Source | None) -> bool:
         """Use a mask image (white = known, black = missing) for region inpainting; None goes back to the box."""
@@ -230,7 +309,8 @@ class Panel(W.VBox):
         except DipError as exc:
             self.say(f"{exc} (kept the previous mask)", error=True)
             return False
-        self.task.value = "inpaint-region"
+        with self._quietly():
+            self.task.value = "inpaint-region"
         if self._rebuild():
             return True
         refusal = self.message.value
@@ -244,13 +324,24 @@ class Panel(W.VBox):
         self.set_mask(None if mask.all() else mask.copy())
 
     def _on_change(self, change) -> None:
+        if self._switching:
+            return
         if change["owner"] is self.picker:
-            if self._switching or change["new"] is None:
+            if change["new"] in (None, OWN_IMAGE):
                 return
-            self._load_image()
+            self.set_image(f"builtin:{change['new']}")
+            if self.mode.value == REPLAY:
+                self._leave_replay()
+            return
+        if self.mode.value == REPLAY:
+            if change["owner"] is self.task:
+                self._rebuild()
+                if self.replay() is None:  # none ships for the new task: live, saying why
+                    self._leave_replay(keep_message=True)
+            else:
+                self._leave_replay()  # a setting of the learner's own: back to live, for these settings
+            return
         self._rebuild()
-        if self.mode.value == "Replay" and change["owner"] is self.task:
-            self.replay()
 
     def _follow_task(self, change) -> None:
         """Switch to the new task's lesson network, unless the learner picked another network."""
@@ -260,18 +351,37 @@ class Panel(W.VBox):
     def _on_mode(self, change) -> None:
         if self._switching:
             return
-        if change["new"] == "Replay":
-            self.replay()
+        if change["new"] == REPLAY:
+            if self.replay() is None:
+                self._leave_replay(keep_message=True)
         else:
-            self._replay_problem = None
-            self.run_button.disabled = False
-            self._rebuild()
-            self.status.value = "live: press Run to fit here"
+            self._leave_replay()
+
+    def _leave_replay(self, keep_message: bool = False) -> None:
+        """Back to live fitting: the views clear and show the settings in the controls."""
+        message = self.message.value
+        with self._quietly():
+            self.mode.value = LIVE
+        self._replay_problem = None
+        self.run_button.disabled = self._running()
+        if self.picker.value not in (None, OWN_IMAGE) and self.picker.value != self._image_name:
+            self._load_image()  # the replay's image, which the picker showed
+        self._rebuild()
+        self.status.value = "live: press Run to fit these settings here"
+        if keep_message:
+            self.message.value = message
 
     # ---- replays ----
 
     def replay(self, key: str | None = None) -> Run | None:
-        """Show a precomputed run (the task's own, or `key`) in every view, at once; returns it."""
+        """Show a precomputed run (the task's own, or `key`) in every view, at once; returns it.
+
+        The controls move to the replay's own settings (its image, task and degradation), so nothing on
+        screen describes another problem; changing one of them goes back to live fitting.
+        """
+        if self._running():
+            self.say("a fit is running: Stop it first, then switch to Replay", error=True)
+            return None
         key = key or replay.for_task(self.task.value)
         if key is None:
             self.say(f"no replay of {TASKS[self.task.value]} ships with this copy; make one: dip-edu precompute")
@@ -281,21 +391,34 @@ class Panel(W.VBox):
         except DipError as exc:
             self.say(str(exc), error=True)
             return None
-        self._switching = True  # show this replay once, not again through the mode's observer
-        try:
-            self.mode.value = "Replay"
-        finally:
-            self._switching = False
+        recipe = replay.RECIPES[key]
+        with self._quietly():
+            self.mode.value = REPLAY
+            if recipe.task in [v for _, v in self.task.options]:
+                self.task.value = recipe.task
+            self._set_controls(run.config.get("degradation", {}), int(run.config.get("factor", 1)))
+            self._show_source(recipe.image)
+        self._show_controls()
         self.run_button.disabled = True
         self._replay_problem = replay.problem_of(run)
         self.preview.value = images.png_bytes(plots.preview_of(run))
         value = run.config.get("psnr_input")
         psnr = "" if value is None or not np.isfinite(value) else f": PSNR {value:.2f} dB"
-        self.preview_label.value = f"replay input, {replay.RECIPES[key].about}{psnr}"
+        self.preview_label.value = f"replay input, {recipe.about}{psnr}"
         self.say("")
-        self.show_classic()
+        self._offer_classics(self._replay_problem)
         self.show_result(run, note=replay.describe(run))
         return run
+
+    def _set_controls(self, degradation: dict, factor: int) -> None:
+        """Move the controls to a replay's degradation settings (those the panel has a control for)."""
+        for name, widget in (("sigma", self.sigma), ("fraction", self.fraction), ("text", self.text)):
+            if name in degradation:
+                widget.value = degradation[name]
+        if "font_size" in degradation:
+            self.font_size.value = min(max(degradation["font_size"], self.font_size.min), self.font_size.max)
+        if factor in self.factor.options:
+            self.factor.value = factor
 
     def build_problem(self) -> Problem:
         """The Problem the controls describe (raises DipError for an impossible setting)."""
@@ -329,22 +452,33 @@ class Panel(W.VBox):
             warnings.simplefilter("ignore", DipNotice)  # the image's own crop was already announced
             return images.load(mask, size=self.size, resize=True).round()
 
-    def _rebuild(self) -> bool:
+    def _show_controls(self) -> None:
+        """Show the current task's controls only; the box sliders hide while a painted or uploaded mask rules."""
         for name, ws in self._controls.items():
             for w in ws:
                 w.layout.display = None if name == self.task.value else "none"
+        if self._mask is not None:
+            for b in self.box:
+                b.layout.display = "none"
+        self.mask_note.value = (
+            "<i>restoring the painted or uploaded mask (clear it to use the box again)</i>"
+            if self._mask is not None
+            else ""
+        )
+
+    def _rebuild(self) -> bool:
+        self._show_controls()
         try:
             problem = self.build_problem()
         except DipError as exc:
             self.say(f"{exc} (kept the previous setting)", error=True)
             return False
+        if self.result is not None and not self._running() and self.mode.value == LIVE:
+            self._clear_result("the settings changed: press Run to fit them")
         self.problem = problem
         if self.painter is not None and self.painter.image is not self._clean:
             self.painter.set_image(self._clean)
-        methods = ["off", *baselines.for_task(problem.task)]
-        if list(self.classic.options) != methods:
-            self.classic.options = methods  # resets the value to "off" when the choice is no longer offered
-        self.show_classic()
+        self._offer_classics(problem)
         self.preview.value = images.png_bytes(problem.preview())
         value = problem.psnr_input
         what = "bicubic from the low-resolution image" if problem.factor > 1 else "corrupted image x̂"
@@ -353,6 +487,12 @@ class Panel(W.VBox):
         self.say("")
         return True
 
+    def _offer_classics(self, problem: Problem) -> None:
+        methods = ["off", *baselines.for_task(problem.task)]
+        if list(self.classic.options) != methods:
+            self.classic.options = methods  # resets the value to "off" when the choice is no longer offered
+        self.show_classic()
+
     def say(self, text: str, error: bool = False) -> None:
         """Show a one-line message in the panel (red for an error)."""
         colour = "#b00020" if error else "#333"
@@ -360,19 +500,49 @@ class Panel(W.VBox):
 
     # ---- running ----
 
+    def _running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def run(self, iters: int | None = None, **fit_options) -> Run | None:
-        """Fit now and block until done (the path notebooks and tests use); returns the run."""
+        """Fit the current settings and wait for the result (the path notebooks and tests use).
+
+        The fit runs in the panel's thread while this waits and still handles the panel's clicks, so Stop ends
+        it (the partial run is returned); Kernel ▸ Interrupt does the same. If the panel's own run is already
+        going (its Run button was pressed), this says so and waits for that run instead of starting another.
+        """
+        if self._running():
+            self.say("a run started with the Run button is going: waiting for it (Stop ends it)")
+        elif not self.start(iters, **fit_options):
+            return None
+        try:
+            _wait_handling_clicks(self._thread)
+        except KeyboardInterrupt:  # Kernel ▸ Interrupt: stop, and keep what the fit has so far
+            self.stop()
+            self._thread.join()
+        return self.result
+
+    def start(self, iters: int | None = None, **fit_options) -> bool:
+        """Start a fit in the panel's thread and return at once (the Run button); False if none could start."""
+        if self._running():
+            self.say("a run is going already: Stop it first")
+            return False
         if self.problem is None:
             self.say("nothing to run: fix the settings above first", error=True)
-            return None
-        if self.mode.value == "Replay":
-            self.mode.value = "Run"  # a live run leaves the replay
+            return False
+        if self.mode.value == REPLAY:
+            self._leave_replay()  # a live run leaves the replay
         iterations = iters or self.iters.value
         self._stop.clear()
+        self._clear_result("")
         self._set_running(True, iterations)
+        self._thread = threading.Thread(target=self._fit, args=(self.problem, iterations, fit_options), daemon=True)
+        self._thread.start()
+        return True
+
+    def _fit(self, problem: Problem, iterations: int, fit_options: dict) -> None:
         try:
             run = fit(
-                self.problem,
+                problem,
                 self.preset.value,
                 iters=iterations,
                 seed=self.seed,
@@ -385,25 +555,20 @@ class Panel(W.VBox):
             )
         except DipError as exc:
             self.say(str(exc), error=True)
-            return None
+            return
+        except Exception as exc:  # noqa: BLE001 - a thread's error would otherwise only reach the log
+            self.say(f"the fit failed: {exc.__class__.__name__}: {exc}", error=True)
+            return
         finally:
             self._set_running(False, iterations)
         self.show_result(run)
-        return run
-
-    def start(self) -> None:
-        """Fit in a background thread, so Stop (and the rest of the notebook) stays responsive."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._thread = threading.Thread(target=self.run, daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
         """Ask the running fit to stop; it returns what it has so far."""
         self._stop.set()
 
     def wait(self, timeout: float | None = None) -> Run | None:
-        """Wait for a background run to finish."""
+        """Wait for a run started with the Run button (or `start`) to finish; returns it."""
         if self._thread is not None:
             self._thread.join(timeout)
         return self.result
@@ -428,8 +593,17 @@ class Panel(W.VBox):
         self.live_avg.value = images.png_bytes(p.ema)
         if now - self._last_curves >= CURVES_COST_RATIO * self._curves_seconds or p.iter == p.iters:
             self.live_curves.value = plots.png(plots.curves_figure(p.history, ax_size=(8, 2.6)))
+            self.live_curves.layout.display = None
             self._curves_seconds = time.monotonic() - now
             self._last_curves = now
+
+    def _clear_result(self, status: str) -> None:
+        """Empty every view of a run, so none shows a run of other settings beside the new ones."""
+        self.result = None
+        self._scrub.layout.display = self.strip.layout.display = self.live_curves.layout.display = "none"
+        self.live_out.value = self.live_avg.value = self.snapshot_view.value = _BLANK
+        self.snapshot_label.value = ""
+        self.status.value = status
 
     def show_result(self, run: Run, note: str = "") -> None:
         """Point the scrubber, curves and progression strip at a finished (or stopped) run."""
@@ -440,16 +614,23 @@ class Panel(W.VBox):
             summary += " (bf16 convolutions)"
         if peak:
             summary += f"; best PSNR {peak[1]:.2f} dB at iteration {peak[0]}"
+        self.live_out.value = images.png_bytes(run.final.out)  # the result itself, from the clean input z
+        self.live_avg.value = images.png_bytes(run.final.ema)
         self.live_curves.value = plots.png(plots.curves_figure(run, ax_size=(8, 2.6)))
-        last = len(run.snapshots) - 1
-        self.scrubber.max = self.play.max = last
-        self.scrubber.value = last
-        self.show_snapshot(last)
-        self.strip.value = plots.png(plots.progression_figure(run), dpi=70)
+        self.live_curves.layout.display = None
+        if run.snapshots:
+            last = len(run.snapshots) - 1
+            self.scrubber.options = [(str(s.iter), i) for i, s in enumerate(run.snapshots)]
+            self.play.max = last
+            self.scrubber.index = last
+            self.show_snapshot(last)
+            self._scrub.layout.display = "flex"
+            self.strip.value = plots.png(plots.progression_figure(run), dpi=70)
+            self.strip.layout.display = None
         self.status.value = summary + (f"<br><small>{note}</small>" if note else "")  # last: every view holds it
 
     def show_classic(self) -> None:
-        """Show the chosen classical method's restoration of the current problem, beside DIP's snapshots."""
+        """Show the chosen classical method's restoration of the problem shown, beside DIP's snapshots."""
         name = self.classic.value
         problem = self._replay_problem or self.problem
         shown = name != "off" and problem is not None
@@ -459,8 +640,10 @@ class Panel(W.VBox):
             return
         try:
             img = baselines.restore(problem, name)
-        except DipError as exc:
-            self.say(str(exc), error=True)
+        except Exception as exc:  # noqa: BLE001 - an observer's error would otherwise only reach the log
+            self.say(str(exc) if isinstance(exc, DipError) else f"{name} failed: {exc}", error=True)
+            self.classic_view.value = _BLANK
+            self.classic_label.value = ""
             return
         self.classic_view.value = images.png_bytes(img)
         value = problem.score(img)
@@ -469,7 +652,7 @@ class Panel(W.VBox):
 
     def show_snapshot(self, index: int) -> None:
         """Show snapshot `index` of the current run with its iteration and PSNR."""
-        if self.result is None or not self.result.snapshots:
+        if self.result is None or not self.result.snapshots or index is None:
             return
         snap = self.result.snapshots[min(index, len(self.result.snapshots) - 1)]
         self.snapshot_view.value = images.png_bytes(snap.out)

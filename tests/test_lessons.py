@@ -19,17 +19,36 @@ def test_a_wider_network_lengthens_the_prediction_by_its_share():
     assert all(wider[key] == base[key] for key in base if key != "03")
 
 
-def test_announce_times_each_network_once_and_adds_up_the_runs(monkeypatch, capsys):
+def test_the_estimate_times_each_network_once_and_adds_up_the_runs(monkeypatch):
     timed = []
 
     def fake(net, size, seconds):
         timed.append(net)
-        return {"lesson": 0.01, "lesson-text": 0.02, "lesson-pixels": 0.03}[net]
+        return [{"lesson": 0.01, "lesson-text": 0.02, "lesson-pixels": 0.03}[net]] * 5
 
-    monkeypatch.setattr(lessons, "seconds_per_iter", fake)
-    _, iters = lessons.budget("03")
-    assert lessons.announce("03") == pytest.approx((0.02 + 0.03 + 0.01) * iters / 60)
-    assert sorted(timed) == ["lesson", "lesson-pixels", "lesson-text"] and "3 run(s)" in capsys.readouterr().out
+    monkeypatch.setattr(lessons, "block_paces", fake)
+    side, iters = lessons.budget("03")
+    scale = (128 / side) ** 2 * (side / 128) ** 2  # timed at the lesson's side, predicted at it too
+    assert lessons.estimate("03").minutes == pytest.approx((0.02 + 0.03 + 0.01) * scale * iters / 60)
+    assert sorted(timed) == ["lesson", "lesson-pixels", "lesson-text"]
     timed.clear()
-    assert lessons.announce("03", preset="lesson") == pytest.approx(3 * 0.01 * iters / 60)
+    assert lessons.estimate("03", preset="lesson").minutes == pytest.approx(3 * 0.01 * iters / 60)
     assert timed == ["lesson"]
+
+
+def test_one_slow_timing_on_a_busy_machine_widens_the_range_but_not_the_estimate(monkeypatch, capsys):
+    steady = [0.010, 0.011, 0.009, 0.010, 0.010]
+    monkeypatch.setattr(lessons, "block_paces", lambda net, size, seconds: steady)
+    calm = lessons.estimate("02")
+    monkeypatch.setattr(lessons, "block_paces", lambda net, size, seconds: [0.010, 0.011, 0.009, 0.010, 0.200])
+    busy = lessons.estimate("02")
+    assert busy.minutes == pytest.approx(calm.minutes)  # the median ignores the one slow block
+    assert busy.high > 15 * calm.high and busy.low == pytest.approx(calm.low)
+    assert lessons.announce("02") is None  # a lesson's first cell prints, and shows no bare number
+    assert f"{busy.minutes:.1f}" in capsys.readouterr().out
+
+
+def test_block_paces_time_a_real_fit_in_equal_blocks():
+    paces = lessons.block_paces("lesson", size=64, seconds=0.5)
+    assert len(paces) == 5 and all(p > 0 for p in paces)
+    assert max(paces) < 20 * min(paces)  # blocks of the same fit on an idle machine are alike

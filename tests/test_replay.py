@@ -140,7 +140,7 @@ def test_shipped_replay(key):
 # ---- the panel's Run / Replay switch ----
 
 
-def test_panel_replay_mode_shows_the_replay_then_run_mode_goes_live(made, monkeypatch):
+def test_panel_replay_mode_shows_the_replay_then_live_mode_fits(made, monkeypatch):
     root, _, _ = made
     monkeypatch.setattr(replay, "ROOT", root)
     panel = dip.Panel(task="denoise", tasks=("denoise", "sr", "inpaint-text"), size=64, preset="tiny", iters=5)
@@ -149,18 +149,17 @@ def test_panel_replay_mode_shows_the_replay_then_run_mode_goes_live(made, monkey
     panel.mode.value = "Replay"
     assert panel.result is not None and panel.result.config["replay"] == "02-denoise"
     assert panel.run_button.disabled and "lesson scale" in panel.status.value
-    assert panel.scrubber.max == len(panel.result.snapshots) - 1
+    assert len(panel.scrubber.options) == len(panel.result.snapshots)
     assert panel.preview.value != live_preview and "replay input" in panel.preview_label.value
-    panel.scrubber.value = 0
-    assert "iteration 250" in panel.snapshot_label.value
+    panel.scrubber.index = 0
+    assert "iteration 250" in panel.snapshot_label.value and panel.scrubber.label == "250"
     panel.classic.value = panel.classic.options[1]  # a classical method, on the replay's own observation
     assert "PSNR" in panel.classic_label.value
     panel.task.value = "sr"  # another task: its replay
     assert panel.result.config["replay"] == "04-sr4"
     panel.task.value = "inpaint-text"  # none shipped in this folder: a message, nothing raised
-    assert "no replay" in panel.message.value
-    panel.mode.value = "Run"
-    assert not panel.run_button.disabled
+    assert "no replay" in panel.message.value and panel.mode.value == "Live"  # live again, saying why
+    assert not panel.run_button.disabled and panel.result is None
     run = panel.run()
     assert run is not None and "replay" not in run.config and panel.result is run
 

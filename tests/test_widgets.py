@@ -9,6 +9,7 @@ from PIL import Image
 
 import dip_edu as dip
 from dip_edu import plots
+from dip_edu.widgets import OWN_IMAGE
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_the_picker_names_the_image_in_use(panel, tmp_path):
     assert panel.problem.observation.shape[2] == 1
     own = tmp_path / "own.png"
     own.write_bytes(_png(np.full((64, 64), 128, np.uint8)))
-    assert panel.set_image(str(own)) and panel.picker.value is None  # not a bundled image: the picker says none
+    assert panel.set_image(str(own)) and panel.picker.value == OWN_IMAGE  # not a bundled image: the picker says so
     panel.picker.value = "astronaut"  # choosing a bundled image again loads it
     assert panel.problem.observation.shape[2] == 3
 
@@ -62,7 +63,7 @@ def test_the_panel_opens_on_the_image_it_is_given(tmp_path):
     own = tmp_path / "own.png"
     own.write_bytes(_png(np.full((64, 64), 128, np.uint8)))
     mine = dip.Panel(task="denoise", image=str(own), size=64, preset="tiny", iters=20)
-    assert mine.picker.value is None and mine.problem.clean.shape == (64, 64, 1)
+    assert mine.picker.value == OWN_IMAGE and mine.problem.clean.shape == (64, 64, 1)
     assert np.allclose(mine.problem.clean, 128 / 255, atol=1e-3)  # the file itself, not a bundled image
     camera = dip.Panel(task="denoise", image="builtin:camera", size=64, preset="tiny", iters=20)
     assert camera.picker.value == "camera" and camera.problem.clean.shape[2] == 1
@@ -97,8 +98,9 @@ def test_a_mask_at_the_images_own_size_is_used(panel):
 def test_a_blocking_run_fills_the_scrubber_and_the_strip(panel):
     run = panel.run()
     assert run.status == "finished" and [s.iter for s in run.snapshots] == [5, 10, 20]
-    assert panel.scrubber.max == 2 and panel.strip.value and panel.live_out.value
-    panel.scrubber.value = 0
+    assert [label for label, _ in panel.scrubber.options] == ["5", "10", "20"]  # it reads iterations
+    assert panel.scrubber.label == "20" and panel.strip.value and panel.live_out.value  # from the last snapshot
+    panel.scrubber.index = 0
     assert "iteration 5" in panel.snapshot_label.value
     assert not panel.run_button.disabled and panel.stop_button.disabled
 
@@ -176,3 +178,60 @@ def test_an_unreadable_mask_upload_shows_a_message_and_keeps_the_previous_mask(p
     good = panel.problem
     assert not panel.set_mask(b"not an image at all")
     assert "not a readable image" in panel.message.value and panel.problem is good
+
+
+def _shown_problem(panel):
+    """The problem the panel says it shows: the replay's in Replay mode, else the one its controls describe."""
+    return panel._replay_problem if panel.mode.value == "Replay" else panel.problem
+
+
+def _views_agree(panel, step: str) -> None:
+    """Every view shows one problem, or nothing of a run at all."""
+    from dip_edu import baselines, images
+
+    problem = _shown_problem(panel)
+    run = panel.result
+    if panel.mode.value == "Replay":
+        assert run is not None and run.config.get("replay"), step
+        assert panel.preview.value == images.png_bytes(plots.preview_of(run)), step
+        degradation = run.config["degradation"]
+        assert panel.sigma.value == degradation.get("sigma", panel.sigma.value), step  # the replay's own σ
+        assert panel.picker.value == dip.replay.RECIPES[run.config["replay"]].image, step
+        assert panel.run_button.disabled, step
+    else:
+        assert panel.preview.value == images.png_bytes(problem.preview()), step
+        assert not panel.run_button.disabled, step
+    if run is None:  # nothing of an older run stays on screen
+        assert panel._scrub.layout.display == "none" and panel.strip.layout.display == "none", step
+        assert panel.live_out.value == panel.live_avg.value == panel.snapshot_view.value, step
+    else:
+        assert run.task == problem.task and np.array_equal(run.observation, problem.observation), step
+        assert len(panel.scrubber.options) == len(run.snapshots) and panel.strip.layout.display != "none", step
+        assert panel.live_out.value == images.png_bytes(run.final.out), step
+    if panel.classic.value != "off":
+        expected = baselines.restore(problem, panel.classic.value)
+        assert panel.classic_view.value == images.png_bytes(expected), step
+
+
+def test_every_view_shows_one_problem_whatever_the_order_of_changes():
+    import itertools
+
+    steps = {
+        "task": lambda p: setattr(p.task, "value", "inpaint-pixels" if p.task.value == "denoise" else "denoise"),
+        "mode": lambda p: setattr(p.mode, "value", "Live" if p.mode.value == "Replay" else "Replay"),
+        "sigma": lambda p: setattr(p.sigma, "value", 40 if p.sigma.value != 40 else 10),
+        "image": lambda p: setattr(p.picker, "value", "camera" if p.picker.value != "camera" else "coffee"),
+    }
+    options = {"task": "denoise", "tasks": ("denoise", "inpaint-pixels"), "size": 64, "preset": "tiny", "iters": 10}
+    first = dip.Panel(**options)
+    finished = first.run()
+    for order in itertools.permutations(steps):
+        panel = dip.Panel(**options)
+        panel.show_result(finished)  # the end of the same live run as `first` made
+        panel.classic.value = panel.classic.options[1]  # a classical method beside the snapshots
+        _views_agree(panel, "after a live run")
+        done = []
+        for name in order:
+            steps[name](panel)
+            done.append(name)
+            _views_agree(panel, " → ".join(done))

@@ -1,0 +1,52 @@
+"""How the lessons are run under nbval: as a learner would see them, from a clean copy.
+
+- The lessons are run from a clean copy: outputs a learner's JupyterLab saved into `notebooks/` are dropped
+  before the run, so using the lessons and then running the tests works (nbval-lax compares no outputs).
+- What the learner sees is checked: a cell that calls `dip.show_*` must show a picture (an `image/png`
+  output), no cell may print a figure as ``<Figure size ...>`` text, and no cell may end in a bare value
+  (an `execute_result` with nothing but text, such as a number a function returned).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+SHOWS = re.compile(r"\bdip\.show_\w+\(")
+
+
+def _is_lesson_cell(item) -> bool:
+    return type(item).__name__ == "IPyNbCell" and hasattr(item, "cell")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if _is_lesson_cell(item):
+            item.cell.outputs = []
+            item.cell.execution_count = None
+
+
+def what_the_learner_misses(source: str, outputs: list[dict]) -> str | None:
+    """Why a cell's outputs fail the learner (None when they do not)."""
+    kinds = [set(out.get("data", {})) for out in outputs]
+    for out in outputs:
+        text = out.get("data", {}).get("text/plain", "") if "data" in out else out.get("text", "")
+        if re.search(r"<Figure size \d", "".join(text)):
+            return "a figure is printed as text instead of shown as a picture"
+        if out.get("output_type") == "execute_result" and set(out.get("data", {})) == {"text/plain"}:
+            return f"the cell ends in a bare value: {''.join(text)[:80]!r} (end the line with ';')"
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+    if SHOWS.search(code) and not any("image/png" in k for k in kinds):
+        return "the cell calls dip.show_* but shows no image/png"
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    outcome = yield
+    if not _is_lesson_cell(item) or outcome.excinfo is not None:
+        return
+    problem = what_the_learner_misses(item.cell.source, getattr(item, "test_outputs", None) or [])
+    if problem:
+        outcome.force_exception(AssertionError(f"{item.name}: {problem}"))
