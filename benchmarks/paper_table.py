@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=["quick", "paper"], default="quick")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset of: " + ", ".join(TASKS))
+    parser.add_argument(
+        "--tasks", default=",".join(TASKS), help="comma-separated subset of: " + ", ".join(TASKS).replace("%", "%%")
+    )
     parser.add_argument("--json", default=None, help="where to write the numbers (default: paper_table-SCALE.json)")
     args = parser.parse_args(argv)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import warnings
 
 import numpy as np
@@ -15,9 +17,36 @@ class DipNotice(UserWarning):
     """Something was changed on the user's behalf (a crop, a conversion); worth one line, not an error."""
 
 
+_QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("quiet_notices", default=False)
+
+
 def notice(message: str) -> None:
-    """Tell the user, once, about a change made to their input."""
-    warnings.warn(message, DipNotice, stacklevel=3)
+    """Tell the user about a change made to their input: a plain line in a notebook, a warning elsewhere.
+
+    In a notebook a warning lands in a red stderr box that reads as an error; a notice is not one.
+    """
+    if _QUIET.get():
+        return
+    try:
+        from IPython import get_ipython
+
+        in_kernel = getattr(get_ipython(), "kernel", None) is not None
+    except ImportError:
+        in_kernel = False
+    if in_kernel:
+        print(f"note: {message}")
+    else:
+        warnings.warn(message, DipNotice, stacklevel=3)
+
+
+@contextlib.contextmanager
+def quiet_notices():
+    """Make no notices inside this block (for a change already announced once)."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
 
 
 def require(condition: bool, message: str) -> None:

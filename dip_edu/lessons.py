@@ -11,7 +11,16 @@ import numpy as np
 from .nets import lesson_for
 
 TEST_MODE = os.environ.get("DIP_EDU_TEST_MODE") == "1"
-ASSETS = Path(__file__).resolve().parents[1] / "assets"  # the masks the project ships beside the lessons
+
+
+def _assets() -> Path:
+    """The masks and replays the project ships: inside the installed package (a wheel carries them there), or
+    beside it in a source checkout (an editable install)."""
+    here = Path(__file__).resolve().parent
+    return here / "assets" if (here / "assets").is_dir() else here.parent / "assets"
+
+
+ASSETS = _assets()
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,9 @@ LESSONS: dict[str, Lesson] = {
     "06": Lesson("the architecture", "denoise", iters=1500, runs=4),
     "07": Lesson("your own image", "inpaint-region", iters=3000),
 }
+
+
+ES_WMV_GAP_DB = 2.5  # lesson 05's claim: on denoising, ES-WMV's stop is within this of the true peak
 
 
 def networks(lesson: str) -> list[str]:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import warnings
 
 import ipywidgets as W
 import numpy as np
 
 from . import baselines, degrade, images, plots, replay
-from .errors import DipError, DipNotice
+from .errors import DipError, quiet_notices
 from .fit import DEFAULT_CHECKPOINTS, Progress, fit
 from .nets import PRESETS, lesson_for
 from .problem import Problem
@@ -448,8 +447,7 @@ class Panel(W.VBox):
                 f"mask {mask.shape[1]}x{mask.shape[0]}: the image is {w}x{h}; draw the mask at the image's size "
                 "or as a square"
             )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DipNotice)  # the image's own crop was already announced
+        with quiet_notices():  # the image's own crop was already announced
             return images.load(mask, size=self.size, resize=True).round()
 
     def _show_controls(self) -> None:

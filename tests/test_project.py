@@ -2,8 +2,11 @@
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 try:
@@ -43,3 +46,48 @@ def test_environment_and_pyproject_list_the_same_dependencies():
 def test_the_suite_runs_in_test_mode():
     # The README's test command sets this; without it the lessons would run at full size under nbval.
     assert os.environ.get("DIP_EDU_TEST_MODE") == "1", "run the tests with DIP_EDU_TEST_MODE=1 (see README)"
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")))
+def test_every_benchmark_script_answers_help(script):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and "usage:" in done.stdout, done.stderr[-1500:]
+
+
+def test_what_a_learner_would_miss_is_caught():
+    from conftest import what_the_learner_misses
+
+    picture = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "curves"}}
+    as_text = {"output_type": "display_data", "data": {"text/plain": "<Figure size 1050x260 with 5 Axes>"}}
+    bare = {"output_type": "execute_result", "data": {"text/plain": "177.55190298666398"}}
+    widget = {"output_type": "execute_result", "data": {"application/vnd.jupyter.widget-view+json": {}}}
+    assert what_the_learner_misses("dip.show_curves(run);", [picture]) is None
+    assert what_the_learner_misses("panel", [widget]) is None
+    assert "as text" in what_the_learner_misses("dip.show_curves(run)", [as_text])
+    assert "no image/png" in what_the_learner_misses("x = 1\ndip.show_images(d);", [])
+    assert what_the_learner_misses("# dip.show_images(d) is for later\nx = 1", []) is None
+    assert "bare value" in what_the_learner_misses("lessons.announce('02')", [bare])
+
+
+def test_the_lessons_pass_the_tests_after_a_learner_ran_and_saved_them(tmp_path):
+    """JupyterLab saves outputs into the lessons as a learner uses them; the test command must still pass."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    lesson = nbformat.read(ROOT / "notebooks" / "00_setup_check.ipynb", as_version=4)
+    NotebookClient(lesson, timeout=300, kernel_name="python3").execute()  # run, as a learner would
+    lesson.cells[1].execution_count = None  # saved mid-run: a cell with outputs and no count
+    saved = tmp_path / "00_setup_check.ipynb"
+    nbformat.write(lesson, saved)
+    assert any(cell.get("outputs") for cell in lesson.cells)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "conftest", "--nbval-lax", "--nbval-current-env", str(saved)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "DIP_EDU_TEST_MODE": "1"},
+    )
+    assert done.returncode == 0, done.stdout[-3000:]

@@ -66,22 +66,55 @@ def run_all(page, lab: str, name: str, timeout: float = 300) -> None:
         time.sleep(1)
 
 
-def shot(page, name: str) -> Path:
+def shot(page, name: str, element=None) -> Path:
+    """A screenshot of `element` (a figure, a panel) or else of the whole window."""
     path = ARTIFACTS / f"{Path(name).stem}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if element is not None:
+        element.scroll_into_view_if_needed()
+        element.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=True)
     return path
 
 
+def figures(page):
+    """The figures the lesson's cells show (PNG outputs), as a learner sees them."""
+    return page.locator(f"{PANEL} .jp-OutputArea-output .jp-RenderedImage img")
+
+
+def broken_images(page) -> int:
+    """Images that finished loading with nothing to show (a broken-image icon)."""
+    return page.evaluate(
+        """sel => [...document.querySelectorAll(sel)].filter(
+               img => img.complete && img.naturalWidth === 0 && getComputedStyle(img).display !== 'none'
+           ).length""",
+        f"{PANEL} .jp-OutputArea-output img",
+    )
+
+
+def log_messages(page) -> str:
+    """What JupyterLab's log badge counts (errors raised in widget callbacks land there); empty when none."""
+    badge = page.locator(".jp-LogConsoleStatusItem")
+    if badge.count() == 0:
+        return ""
+    text = badge.first.inner_text().strip()
+    return text if re.search(r"[1-9]", text) else ""
+
+
 def no_failures(page, name: str) -> None:
-    """No cell shows an error, and no widget failed to render."""
+    """No cell shows an error, no widget failed to render, no figure is printed as text, no image is broken,
+    and nothing reached JupyterLab's log."""
     errors = page.locator(f'{PANEL} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     tracebacks = page.locator(f"{PANEL} .jp-OutputArea-output .jp-RenderedText[data-mime-type*='error']")
     assert tracebacks.count() == 0, f"{name}: {tracebacks.first.inner_text()[:500]}"
     text = page.locator(f"{PANEL} .jp-Notebook").inner_text()
     for failure in WIDGET_FAILURES:
         assert failure not in text, f"{name}: a widget shows {failure!r}"
+    assert "<Figure size" not in text, f"{name}: a figure is printed as text"
     for i in range(errors.count()):  # stderr may hold notices, never a traceback
         assert "Traceback" not in errors.nth(i).inner_text(), f"{name}: {errors.nth(i).inner_text()[:500]}"
+    assert broken_images(page) == 0, f"{name}: a broken image"
+    assert not log_messages(page), f"{name}: JupyterLab's log has messages: {log_messages(page)}"
 
 
 @pytest.mark.parametrize("name", LESSONS)
@@ -91,6 +124,11 @@ def test_every_lesson_runs_in_the_browser_without_errors(page, lab, name):
     no_failures(page, name)
     if name[:2] != "00":
         assert page.locator(f"{PANEL} .jp-OutputArea-output .widget-vbox").count() > 0, f"{name}: no panel shown"
+        shown = figures(page)
+        assert shown.count() > 0, f"{name}: no figure shown"
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shown.first.element_handle())
+        print(f"{name}: figure {shot(page, f'{name}-figure', shown.first)}")
+        print(f"{name}: last figure {shot(page, f'{name}-figure-last', shown.last)}")
     print(f"{name}: screenshot {shot(page, name)}")
 
 
@@ -133,7 +171,7 @@ def test_the_denoising_panel_responds_to_a_learner(page, lab):
     page.wait_for_function(
         "([el, old]) => el.getAttribute('src') !== old", arg=[live.element_handle(), first], timeout=30_000
     )  # the live image changes while the fit runs
-    shot(page, "02_denoising-running")
+    shot(page, "02_denoising-running", panel)
 
     deadline = time.monotonic() + 60
     while int(re.search(r"iteration (\d+)/", status.inner_text()).group(1)) <= 80:  # past the first snapshot
@@ -147,7 +185,7 @@ def test_the_denoising_panel_responds_to_a_learner(page, lab):
 
     snapshot = panel.get_by_text(re.compile(r"^iteration \d+$")).first
     assert snapshot.inner_text() == f"iteration {stopped_at}"  # the scrubber ends on the partial result
-    track = panel.locator(".widget-hslider", has_text="snapshot").locator(".noUi-base")
+    track = panel.locator(".widget-hslider", has_text="iteration").locator(".noUi-base")
     for _ in range(10):  # the slider may still be taking its new range from the kernel: click until it moves
         track.scroll_into_view_if_needed()
         box = track.bounding_box()
@@ -156,14 +194,14 @@ def test_the_denoising_panel_responds_to_a_learner(page, lab):
         if snapshot.inner_text() != f"iteration {stopped_at}":
             break
     assert snapshot.inner_text() == "iteration 75"  # the first checkpoint of the lesson's test budget
-    shot(page, "02_denoising-stopped")
+    shot(page, "02_denoising-stopped", panel)
 
     panel.locator(".widget-toggle-button", has_text="Replay").click()  # the precomputed 8000 iterations
     panel.get_by_text(re.compile(r"^replay 02-denoise: lesson scale")).wait_for(timeout=30_000)
     panel.get_by_text(re.compile(r"^finished after 8000 iterations")).wait_for(timeout=10_000)
     assert snapshot.inner_text() == "iteration 8000"  # the scrubber now runs over the replay
     assert panel.locator(".widget-button", has_text=re.compile(r"^\s*Run\s*$")).is_disabled()
-    shot(page, "02_denoising-replay")
+    shot(page, "02_denoising-replay", panel)
 
 
 def test_the_inpainting_panel_switches_between_the_three_kinds(page, lab):
@@ -183,3 +221,41 @@ def test_the_inpainting_panel_switches_between_the_three_kinds(page, lab):
         seen.add(preview.get_attribute("src"))
         shot(page, f"03_inpainting-{kind.split(': ')[1].replace(' ', '-')}")
     assert len(seen) == 3
+
+
+def test_stop_ends_a_run_started_by_run_all(page, lab):
+    """Run All blocks the kernel in `panel.run()`; a Stop click must still reach the fit and end it."""
+    lesson = json.loads((ROOT / "notebooks" / "02_denoising.ipynb").read_text())
+    for cell in lesson["cells"]:
+        text = "".join(cell["source"])
+        if 'lessons.budget("02")' in text:
+            cell["source"] = text.replace('lessons.budget("02")', 'lessons.budget("02")\niters = 100_000  # long')
+    name = "02_denoising-long.ipynb"
+    body = json.dumps({"type": "notebook", "format": "json", "content": lesson}).encode()
+    request = urllib.request.Request(f"{lab}/api/contents/{name}", data=body, method="PUT")
+    urllib.request.urlopen(request, timeout=30).close()
+
+    open_lesson(page, lab, name)
+    page.locator(f"{PANEL} .jp-Notebook").click(position={"x": 5, "y": 5})
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells")).first.click()
+    panel = _panel(page)
+    status = panel.get_by_text(re.compile(r"^iteration \d+/100000"))
+    status.wait_for(timeout=120_000)
+    deadline = time.monotonic() + 120
+    while int(re.search(r"iteration (\d+)/", status.inner_text()).group(1)) <= 100:
+        assert time.monotonic() < deadline, "the run does not advance"
+        time.sleep(0.5)
+    clicked = time.monotonic()
+    panel.locator(".widget-button", has_text="Stop").click()
+    done = panel.get_by_text(re.compile(r"^stopped after \d+ iterations"))
+    done.wait_for(timeout=20_000)
+    waited = time.monotonic() - clicked
+    stopped_at = int(re.search(r"after (\d+)", done.inner_text()).group(1))
+    print(f"Stop during Run All: stopped after {stopped_at} iterations, {waited:.1f} s after the click")
+    assert 100 < stopped_at < 100_000 and waited < 20
+    shot(page, "02_denoising-stopped-during-run-all", panel)
+    run_all_done = time.monotonic() + 300  # the rest of the lesson then runs on the stopped run
+    while not _kernels_idle(lab, name):
+        assert time.monotonic() < run_all_done, "the lesson did not finish after Stop"
+        time.sleep(1)
