@@ -18,6 +18,7 @@ from .replay import describe as describe_replay
 from .replay import load as load_replay
 from .run import Run, Snapshot
 from .stopping import EsWmv
+from .tasks import Task
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,7 @@ __all__ = [
     "Progress",
     "Run",
     "Snapshot",
+    "Task",
     "build",
     "builtin_names",
     "count_params",

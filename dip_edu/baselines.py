@@ -1,7 +1,8 @@
 """Classical restorations to compare Deep Image Prior with, from scikit-image, SciPy, Pillow and (optionally) bm3d.
 
 Each method takes a `Problem` and returns an image at the output size; `for_task` names the methods that suit
-a task, and `compare` runs them and scores each by the task's protocol (Y-channel PSNR for super-resolution).
+a task (each task lists its own in the registry, `tasks.Task.classics`), and `compare` runs them and scores
+each by the task's protocol (Y-channel PSNR for super-resolution).
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from PIL import Image
 from scipy import ndimage
 from skimage import restoration
 
+from . import tasks as registry
 from .errors import DipError, require
 from .problem import Problem
-
-DENOISE = ("denoise", "observed")
-INPAINT = ("inpaint-text", "inpaint-pixels", "inpaint-region")
 
 
 def _apply(fn: Callable[..., np.ndarray], img: np.ndarray, **kwargs) -> np.ndarray:
@@ -108,25 +107,29 @@ def lanczos(problem: Problem) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Method:
-    """A classical method, the tasks it applies to, and whether it needs an optional package."""
+    """A classical method and whether it needs an optional package; the tasks name the methods they use."""
 
     name: str
     restore: Callable[[Problem], np.ndarray]
-    tasks: tuple[str, ...]
     optional: bool = False
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks this method applies to: those that list it among their classical methods."""
+        return tuple(task.name for task in registry.TASKS.values() if self.name in task.classics)
 
 
 METHODS = {
     m.name: m
     for m in (
-        Method("TV (Chambolle)", tv, DENOISE),
-        Method("non-local means", nl_means, DENOISE),
-        Method("wavelet", wavelet, DENOISE),
-        Method("BM3D", bm3d, DENOISE, optional=True),
-        Method("biharmonic", biharmonic, INPAINT),
-        Method("nearest pixel", nearest, INPAINT),
-        Method("bicubic", bicubic, ("sr",)),
-        Method("Lanczos", lanczos, ("sr",)),
+        Method("TV (Chambolle)", tv),
+        Method("non-local means", nl_means),
+        Method("wavelet", wavelet),
+        Method("BM3D", bm3d, optional=True),
+        Method("biharmonic", biharmonic),
+        Method("nearest pixel", nearest),
+        Method("bicubic", bicubic),
+        Method("Lanczos", lanczos),
     )
 }
 
@@ -143,8 +146,9 @@ def available(method: Method) -> bool:
 
 
 def for_task(task: str) -> list[str]:
-    """The names of the methods that suit `task` and can run here, in a stable order."""
-    return [m.name for m in METHODS.values() if task in m.tasks and available(m)]
+    """The names of the methods that suit `task` and can run here, in the task's order (DipError for a name that
+    is not a task)."""
+    return [name for name in registry.get(task).classics if available(METHODS[name])]
 
 
 def restore(problem: Problem, name: str) -> np.ndarray:

@@ -13,13 +13,11 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import degrade, images, memory, nets
+from . import degrade, images, memory, nets, tasks
 from .errors import DipError, DipNotice, number, require
 from .fit import BF16_MIN_WIDTH, DEFAULT_CHECKPOINTS, PRECISIONS, fit, pick_device
 from .problem import Problem
 from .run import Run, _atomic_write
-
-TASKS = ("reconstruct", "denoise", "inpaint-text", "inpaint-pixels", "inpaint-region", "sr")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,9 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dip-edu", description="Deep Image Prior restorations from the command line.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="fit a network to one degraded image")
-    run.add_argument("--task", required=True, choices=TASKS)
+    run.add_argument("--task", required=True, choices=tuple(tasks.TASKS))
     run.add_argument("--image", required=True, help="a PNG/JPEG path or builtin:NAME")
-    run.add_argument("--mask", help="mask image for inpaint-region (white = known, black = missing)")
+    run.add_argument("--mask", help=f"mask image for {_taking('mask')} (white = known, black = missing)")
     run.add_argument("--size", type=int, help="centre-crop to a square of this side")
     run.add_argument("--resize", action="store_true", help="with --size: resize the short side instead of cropping")
     run.add_argument("--sigma", type=float, default=25.0, help="noise std on the 0-255 scale (denoise)")
@@ -68,24 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _taking(setting: str) -> str:
+    """The tasks whose degradation takes `setting`, for help and error lines (e.g. "inpaint-region" for mask)."""
+    return ", ".join(name for name, task in tasks.TASKS.items() if setting in task.inputs)
+
+
 def make_problem(args: argparse.Namespace, multiple: int) -> Problem:
     """The Problem the arguments describe; every check happens here, before anything runs."""
     img = images.load(args.image, size=args.size, resize=args.resize, multiple=multiple)
-    require(args.mask is None or args.task == "inpaint-region" or args.observed, "--mask: only for inpaint-region")
-    if args.observed:
-        factor = args.factor if args.task == "sr" else 1
+    task = tasks.get(args.task)
+    require(args.mask is None or "mask" in task.inputs or args.observed, f"--mask: only for {_taking('mask')}")
+    if args.observed:  # no degradation to apply: degrade.observed reads the task from the mask and the factor
+        factor = args.factor if "factor" in task.inputs else 1
         return degrade.observed(img, mask=args.mask, factor=factor)
-    if args.task == "reconstruct":
-        return degrade.reconstruct(img)
-    if args.task == "denoise":
-        return degrade.noisy(img, sigma=args.sigma, seed=args.seed)
-    if args.task == "inpaint-text":
-        return degrade.text_over(img, text=args.text, seed=args.seed)
-    if args.task == "inpaint-pixels":
-        return degrade.drop_pixels(img, fraction=args.drop, seed=args.seed)
-    if args.task == "inpaint-region":
-        return degrade.region(img, mask=args.mask)
-    return degrade.downsample(img, factor=args.factor)
+    # Every setting goes to every task; each task's degradation takes its own (tasks.Task.build).
+    return task.build(
+        img, sigma=args.sigma, fraction=args.drop, factor=args.factor, text=args.text, mask=args.mask, seed=args.seed
+    )
 
 
 def parse_checkpoints(text: str) -> list[int]:
@@ -127,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in filter(None, (args.json, args.out)):
         parent = Path(path).resolve().parent
         require(parent.is_dir(), f"{path!r}: the folder {str(parent)!r} does not exist")
-    args.preset = args.preset or nets.lesson_for(args.task)
+    args.preset = args.preset or tasks.get(args.task).network
     net_spec = nets.spec(args.preset)
     problem = make_problem(args, net_spec.multiple)
     checkpoints = parse_checkpoints(args.checkpoints)

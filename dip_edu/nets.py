@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
+from . import tasks
 from .errors import require
 
 
@@ -98,13 +99,10 @@ PRESETS: dict[str, NetSpec] = {
 }
 
 
-# Tasks whose lesson network is not `lesson` (docs/performance.md says why).
-TASK_PRESETS: dict[str, str] = {"inpaint-text": "lesson-text", "inpaint-pixels": "lesson-pixels"}
-
-
 def lesson_for(task: str) -> str:
-    """The preset the lessons use for `task`: `lesson`, or the task's own where the search chose another."""
-    return TASK_PRESETS.get(task, "lesson")
+    """The preset the lessons use for `task`: `lesson`, or the task's own where the search chose another
+    (the registry's `tasks.Task.network`; docs/performance.md says why); DipError for a name that is not a task."""
+    return tasks.get(task).network
 
 
 def spec(preset: str | NetSpec, **overrides) -> NetSpec:

@@ -11,7 +11,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import metrics
 from .errors import require
 
 
@@ -104,12 +103,12 @@ class Problem:
 
     def score(self, img: np.ndarray) -> float | None:
         """PSNR of a restoration against the clean image by the task's protocol (Y channel, border cropped, for
-        super-resolution); None without a clean image."""
+        super-resolution: `tasks.Task.protocol`); None without a clean image."""
         if self.clean is None:
             return None
-        if self.factor > 1:
-            return metrics.psnr_y(img, self.clean, border=self.factor)
-        return metrics.psnr(img, self.clean)
+        from .tasks import get  # here, not at the top: the registry builds Problems, so it imports this module
+
+        return get(self.task).score(img, self.clean, self.factor)
 
     def describe(self) -> str:
         """One line naming the task and its parameters."""
@@ -120,16 +119,11 @@ class Problem:
 
 
 def default_settings(task: str, factor: int = 1) -> dict:
-    """The paper's optimisation settings for a task (Ulyanov et al. 2018, supplementary material)."""
-    if task == "denoise":
-        return {"lr": 0.01, "reg_noise_std": 1 / 30, "iters": 3000}
-    if task == "inpaint-pixels":
-        return {"lr": 0.001, "reg_noise_std": 0.03, "iters": 11000}
-    if task in ("inpaint-text", "inpaint-region"):
-        return {"lr": 0.01, "reg_noise_std": 0.03, "iters": 6000}
-    if task == "sr":
-        return {"lr": 0.01, "reg_noise_std": 0.05 if factor >= 8 else 0.03, "iters": 4000 if factor >= 8 else 2000}
-    return {"lr": 0.01, "reg_noise_std": 0.0, "iters": 3000}  # reconstruct, observed
+    """The paper's optimisation settings for a task (Ulyanov et al. 2018, supplementary material), from the task
+    registry (`tasks.Task.paper_settings`); DipError for a name that is not a task."""
+    from .tasks import get  # here, not at the top: the registry builds Problems, so it imports this module
+
+    return get(task).paper_settings(factor)
 
 
 def masked_psnr(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

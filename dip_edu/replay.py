@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import degrade, images, nets
+from . import images, tasks
 from .errors import DipError, require
 from .fit import DEFAULT_CHECKPOINTS, fit, pick_device
 from .lessons import ASSETS, environment, prior_targets
@@ -37,40 +37,54 @@ ITERS = 8000
 SNAPSHOT_EVERY = 250
 LIMIT_BYTES = 20 * 2**20  # every replay together
 SCALES = {"lesson": (128, "lesson"), "paper": (512, "paper")}  # scale -> (image side, network preset)
-# At lesson scale "lesson" stands for each task's lesson network (nets.lesson_for).
+# At lesson scale "lesson" stands for each task's lesson network (tasks.Task.network).
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """What one replay fits: the lesson it belongs to, the image, how it is corrupted, the optimiser settings."""
+    """What one replay fits: the lesson it belongs to, the task and image, the task's degradation settings, the
+    optimiser settings."""
 
     lesson: str
-    task: str
+    task: str  # a task of the registry (tasks.TASKS), whose degradation makes the Problem
     image: str
-    corrupt: Callable[[np.ndarray], Problem]
+    degradation: dict = field(default_factory=dict)  # keyword settings for the task's degradation, e.g. sigma=25
     settings: dict = field(default_factory=dict)  # lr, reg_noise_std: the lesson's own choices
     about: str = ""
+    target: Callable[[np.ndarray], np.ndarray] | None = None  # what is fitted instead of the image (lesson 01)
+
+    def __post_init__(self) -> None:
+        tasks.get(self.task)  # a recipe names a registry task, or the module fails to import
+
+    def corrupt(self, img: np.ndarray) -> Problem:
+        """The Problem this replay fits, made from the clean image by the task's degradation."""
+        return tasks.get(self.task).make(img if self.target is None else self.target(img), **self.degradation)
 
 
-def _noise_target(img: np.ndarray) -> Problem:
-    return degrade.reconstruct(prior_targets(img)["uniform noise"])
+def _uniform_noise(img: np.ndarray) -> np.ndarray:
+    return prior_targets(img)["uniform noise"]
 
 
 RECIPES: dict[str, Recipe] = {
     "01-reconstruct": Recipe(
-        "01", "reconstruct", "astronaut", degrade.reconstruct, {"reg_noise_std": 0.0}, "fit the image itself"
+        "01", "reconstruct", "astronaut", settings={"reg_noise_std": 0.0}, about="fit the image itself"
     ),
-    "01-noise": Recipe("01", "reconstruct", "astronaut", _noise_target, {"reg_noise_std": 0.0}, "fit uniform noise"),
-    "02-denoise": Recipe("02", "denoise", "astronaut", lambda im: degrade.noisy(im, 25), {}, "Gaussian noise σ=25"),
-    "03-inpaint-text": Recipe("03", "inpaint-text", "astronaut", degrade.text_over, {"lr": 0.01}, "text over it"),
+    "01-noise": Recipe(
+        "01",
+        "reconstruct",
+        "astronaut",
+        settings={"reg_noise_std": 0.0},
+        about="fit uniform noise",
+        target=_uniform_noise,
+    ),
+    "02-denoise": Recipe("02", "denoise", "astronaut", {"sigma": 25}, about="Gaussian noise σ=25"),
+    "03-inpaint-text": Recipe("03", "inpaint-text", "astronaut", settings={"lr": 0.01}, about="text over it"),
     # The paper's LR 0.001 for dropped pixels: at 0.01 this fit diverged after about 4800 iterations.
-    "03-inpaint-pixels": Recipe(
-        "03", "inpaint-pixels", "astronaut", lambda im: degrade.drop_pixels(im, 0.5), {}, "50 % pixels dropped"
-    ),
+    "03-inpaint-pixels": Recipe("03", "inpaint-pixels", "astronaut", {"fraction": 0.5}, about="50 % pixels dropped"),
     "03-inpaint-region": Recipe(
-        "03", "inpaint-region", "astronaut", degrade.region, {"lr": 0.01}, "a missing rectangle"
+        "03", "inpaint-region", "astronaut", settings={"lr": 0.01}, about="a missing rectangle"
     ),
-    "04-sr4": Recipe("04", "sr", "astronaut", lambda im: degrade.downsample(im, 4), {}, "super-resolution ×4"),
+    "04-sr4": Recipe("04", "sr", "astronaut", {"factor": 4}, about="super-resolution ×4"),
 }
 
 
@@ -125,7 +139,7 @@ def precompute(
         recipe = RECIPES[key]
         img = images.load(f"builtin:{recipe.image}", size=side, resize=True)
         problem = recipe.corrupt(img)
-        network = nets.lesson_for(recipe.task) if net == "lesson" else net
+        network = tasks.get(recipe.task).network if net == "lesson" else net
         start = time.time()
         # float32 everywhere: the shipped replays, and the numbers the lessons quote from them, stay reproducible
         run = fit(

@@ -16,21 +16,15 @@ import time
 import ipywidgets as W
 import numpy as np
 
-from . import baselines, degrade, images, plots, replay
+from . import baselines, images, plots, replay
+from . import tasks as registry
 from .errors import DipError, quiet_notices
 from .fit import DEFAULT_CHECKPOINTS, Progress, fit
 from .nets import PRESETS, lesson_for
 from .problem import Problem
 from .run import Run
 
-TASKS = {
-    "reconstruct": "fit the image itself",
-    "denoise": "denoising",
-    "inpaint-text": "inpainting: text",
-    "inpaint-pixels": "inpainting: random pixels",
-    "inpaint-region": "inpainting: region",
-    "sr": "super-resolution",
-}
+TASKS = {name: task.label for name, task in registry.TASKS.items()}  # the panel's wording for each task
 MAX_UPLOAD_MB = 15
 REFRESH_SECONDS = 1.0  # live view refresh interval while a fit runs
 LIVE, REPLAY = "Live", "Replay"  # the two modes (the button that starts a fit is "Run")
@@ -421,20 +415,19 @@ class Panel(W.VBox):
 
     def build_problem(self) -> Problem:
         """The Problem the controls describe (raises DipError for an impossible setting)."""
-        img, task = self._clean, self.task.value
-        if task == "denoise":
-            return degrade.noisy(img, sigma=self.sigma.value, seed=self.seed)
-        if task == "inpaint-text":
-            return degrade.text_over(img, text=self.text.value, font_size=self.font_size.value, seed=self.seed)
-        if task == "inpaint-pixels":
-            return degrade.drop_pixels(img, fraction=self.fraction.value, seed=self.seed)
-        if task == "inpaint-region":
-            if self._mask is not None:
-                return degrade.region(img, mask=self._fit_mask(self._mask))
-            return degrade.region(img, boxes=[tuple(b.value for b in self.box)])
-        if task == "sr":
-            return degrade.downsample(img, factor=self.factor.value)
-        return degrade.reconstruct(img)
+        task = registry.get(self.task.value)
+        settings = {
+            "sigma": self.sigma.value,
+            "text": self.text.value,
+            "font_size": self.font_size.value,
+            "fraction": self.fraction.value,
+            "boxes": [tuple(b.value for b in self.box)],
+            "factor": self.factor.value,
+            "seed": self.seed,
+        }
+        if self._mask is not None and "mask" in task.inputs:  # a painted or uploaded mask rules over the boxes
+            settings["mask"] = self._fit_mask(self._mask)  # fitted only for a task that takes it: it may not fit
+        return task.build(self._clean, **settings)  # each task's degradation takes its own settings
 
     def _fit_mask(self, mask: np.ndarray) -> np.ndarray:
         """Bring a mask to the panel's size: one drawn on the original image is cropped and resized as the image
