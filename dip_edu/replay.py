@@ -102,8 +102,8 @@ def available(root: Path | None = None) -> list[str]:
 
 def for_task(task: str, root: Path | None = None) -> str | None:
     """The first shipped replay of a task (its lesson's own when several lessons share the task)."""
-    root = Path(root or ROOT)
-    return next((key for key in available(root) if key in RECIPES and RECIPES[key].task == task), None)
+    shipped = set(available(root))  # in the recipes' order: a lesson's main replay before its contrasts
+    return next((key for key, recipe in RECIPES.items() if key in shipped and recipe.task == task), None)
 
 
 def precompute(

@@ -1,10 +1,11 @@
 """ipywidgets panels: thin views over the same API a script uses (load → degrade → fit → Run → plots).
 
-`Panel` holds an image picker, corruption controls with a live preview, Run / Stop, a live view while the
-fit runs, a scrubber over the snapshots and the progression strip. The fit always runs in a background thread;
-`panel.run()` waits for it while still handling the panel's clicks (through jupyter-ui-poll), so Stop works
-even while a notebook runs all its cells. Every view shows one problem: a change of setting clears the views
-of the run made for the old one, and a replay fills every view, its settings included.
+`Panel` holds an image picker, corruption controls with a live preview, Run / Stop, a live view while the fit runs,
+a scrubber over the snapshots and the progression strip. The fit always runs in a background thread. A notebook
+cell waits for it with `await panel.run_async()`: while the cell awaits, the kernel still handles the panel's
+clicks, so Stop works even while the notebook runs all its cells (a blocking `panel.run()` cannot hear Stop until
+it returns; Kernel ▸ Interrupt stops either and keeps the partial run). Every view shows one problem: a change of
+setting clears the views of the run made for the old one, and a replay fills every view, its settings included.
 """
 
 from __future__ import annotations
@@ -39,29 +40,6 @@ def _image(width: int = 160) -> W.Image:
     return W.Image(
         value=_BLANK, format="png", layout=W.Layout(width=f"{width}px", height=f"{width}px", object_fit="contain")
     )
-
-
-def _wait_handling_clicks(thread: threading.Thread) -> None:
-    """Wait for `thread` while the kernel still handles widget messages (a Stop click during Run All).
-
-    Inside a Jupyter kernel, jupyter-ui-poll processes the front end's widget events between short sleeps and
-    holds back the next cells' execution until this one is done; elsewhere (a script, a test) it just joins.
-    """
-    try:
-        from IPython import get_ipython
-
-        kernel = getattr(get_ipython(), "kernel", None)
-    except ImportError:
-        kernel = None
-    if kernel is None:
-        thread.join()
-        return
-    from jupyter_ui_poll import ui_events
-
-    with ui_events() as poll:
-        while thread.is_alive():
-            poll(20)
-            thread.join(0.05)
 
 
 def _uploaded(upload: W.FileUpload, what: str) -> bytes | None:
@@ -495,22 +473,46 @@ class Panel(W.VBox):
         return self._thread is not None and self._thread.is_alive()
 
     def run(self, iters: int | None = None, **fit_options) -> Run | None:
-        """Fit the current settings and wait for the result (the path notebooks and tests use).
+        """Fit the current settings and block until the result is in (the path scripts and tests use).
 
-        The fit runs in the panel's thread while this waits and still handles the panel's clicks, so Stop ends
-        it (the partial run is returned); Kernel ▸ Interrupt does the same. If the panel's own run is already
-        going (its Run button was pressed), this says so and waits for that run instead of starting another.
+        In a notebook prefer ``await panel.run_async()``: a blocking call keeps the kernel from handling the
+        panel's Stop button until the fit ends (Kernel ▸ Interrupt still stops it and keeps the partial run).
+        If the panel's own run is already going, this waits for that run instead of starting another.
         """
-        if self._running():
-            self.say("a run started with the Run button is going: waiting for it (Stop ends it)")
-        elif not self.start(iters, **fit_options):
-            return None
+        if not self._begin(iters, fit_options):
+            return self.result
         try:
-            _wait_handling_clicks(self._thread)
+            while self._thread.is_alive():
+                self._thread.join(0.1)
         except KeyboardInterrupt:  # Kernel ▸ Interrupt: stop, and keep what the fit has so far
             self.stop()
             self._thread.join()
         return self.result
+
+    async def run_async(self, iters: int | None = None, **fit_options) -> Run | None:
+        """Fit the current settings and wait for the result without blocking the kernel (``await`` it).
+
+        While a notebook cell awaits this, the kernel keeps handling widget events, so the panel's Stop button
+        ends the fit (its partial run is returned) even during Run All.
+        """
+        import asyncio
+
+        if not self._begin(iters, fit_options):
+            return self.result
+        try:
+            while self._thread.is_alive():
+                await asyncio.sleep(0.1)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            self.stop()
+            self._thread.join()
+        return self.result
+
+    def _begin(self, iters: int | None, fit_options: dict) -> bool:
+        """Start a fit for `run`/`run_async`, or say that the panel's own run is going; False if none to wait for."""
+        if self._running():
+            self.say("a run started with the Run button is going: waiting for it (Stop ends it)")
+            return True
+        return self.start(iters, **fit_options)
 
     def start(self, iters: int | None = None, **fit_options) -> bool:
         """Start a fit in the panel's thread and return at once (the Run button); False if none could start."""

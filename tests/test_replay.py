@@ -181,3 +181,8 @@ def test_a_fit_that_does_not_finish_writes_nothing_and_the_others_go_on(tmp_path
     )  # fmt: skip
     assert "failed" in summaries[0] and "diverged" in lines[0]
     assert replay.available(tmp_path) == ["04-sr4"]
+
+
+def test_a_tasks_replay_is_its_lessons_main_run_not_a_contrast():
+    assert replay.for_task("reconstruct") == "01-reconstruct"  # not the uniform-noise fit beside it
+    assert replay.for_task("denoise") == "02-denoise"

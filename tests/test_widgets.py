@@ -148,12 +148,15 @@ def test_a_mouse_stroke_on_the_painter_becomes_the_region_to_restore():
     assert panel.problem.params.get("boxes")
 
 
-def test_the_painter_follows_the_panel_to_a_new_image():
-    panel = dip.Panel(task="inpaint-region", draw=True, size=64, preset="tiny", iters=20)
-    panel.painter.stroke([(20, 20)])
-    panel.set_image("builtin:camera")
-    assert panel.painter.image is panel._clean and panel.problem.observation.shape == (64, 64, 1)
-    assert (panel.problem.mask == 0).any()
+def test_a_new_image_starts_without_the_old_images_mask_in_every_view():
+    panel = dip.Panel(task="inpaint-region", draw=True, upload=True, size=64, preset="tiny", iters=20)
+    panel.painter.stroke([(20, 20), (40, 20)])
+    assert "boxes" not in panel.problem.params and all(b.layout.display == "none" for b in panel.box)  # mask rules
+    assert panel.painter.mask.min() == 0 and panel.mask_note.value
+    assert panel.set_image(_png(np.full((64, 64), 128, np.uint8)))  # an upload
+    assert panel.picker.value == OWN_IMAGE and panel.painter.image is panel._clean
+    assert panel.painter.mask.all() and panel.problem.params.get("boxes")  # canvas and preview agree: the box
+    assert all(b.layout.display is None for b in panel.box) and not panel.mask_note.value
 
 
 def test_a_square_mask_of_another_size_is_scaled_to_the_panel(panel):
@@ -235,3 +238,29 @@ def test_every_view_shows_one_problem_whatever_the_order_of_changes():
             steps[name](panel)
             done.append(name)
             _views_agree(panel, " → ".join(done))
+
+
+def test_an_awaited_run_hears_stop_and_a_second_run_waits_for_the_first():
+    import asyncio
+
+    panel = dip.Panel(task="denoise", size=64, preset="tiny", iters=100_000)
+
+    async def learner():
+        async def click_stop_once_running():
+            while panel.progress.value < 20:  # the fit is under way
+                await asyncio.sleep(0.05)
+            panel.stop_button.click()  # what a Stop click runs, while the cell still awaits
+
+        clicker = asyncio.create_task(click_stop_once_running())
+        run = await asyncio.wait_for(panel.run_async(), timeout=120)
+        await clicker
+        return run
+
+    run = asyncio.run(learner())
+    assert run is not None and run.status == "stopped" and 20 <= run.iters < 100_000
+    assert panel.result is run and "stopped" in panel.status.value
+
+    panel.iters.value = 30
+    panel.start()  # the Run button
+    again = panel.run()  # a cell run meanwhile waits for that run instead of starting a second one
+    assert "waiting for it" in panel.message.value and again is panel.result and again.iters == 30

@@ -79,7 +79,7 @@ def shot(page, name: str, element=None) -> Path:
 
 def figures(page):
     """The figures the lesson's cells show (PNG outputs), as a learner sees them."""
-    return page.locator(f"{PANEL} .jp-OutputArea-output .jp-RenderedImage img")
+    return page.locator(f"{PANEL} .jp-OutputArea .jp-RenderedImage img")
 
 
 def broken_images(page) -> int:
@@ -127,8 +127,9 @@ def test_every_lesson_runs_in_the_browser_without_errors(page, lab, name):
         shown = figures(page)
         assert shown.count() > 0, f"{name}: no figure shown"
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shown.first.element_handle())
-        print(f"{name}: figure {shot(page, f'{name}-figure', shown.first)}")
-        print(f"{name}: last figure {shot(page, f'{name}-figure-last', shown.last)}")
+        stem = Path(name).stem
+        print(f"{name}: figure {shot(page, f'{stem}-figure', shown.first)}")
+        print(f"{name}: last figure {shot(page, f'{stem}-figure-last', shown.last)}")
     print(f"{name}: screenshot {shot(page, name)}")
 
 
