@@ -96,7 +96,7 @@ def psnr_story(history: dict) -> str:
     drop = float(psnr[k] - psnr[-1])
     if drop < 0.1:
         return "PSNR still rising at the end"
-    return f"PSNR peaks at iteration {history['iter'][k]}, then falls {drop:.1f} dB"
+    return f"PSNR peaks at iteration {history['iter'][k]},\nthen falls {drop:.1f} dB"
 
 
 def grid_figure(images: dict[str, np.ndarray], columns: int = 4, side: float = 2.4) -> Figure:

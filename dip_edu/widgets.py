@@ -152,9 +152,11 @@ class Panel(W.VBox):
         self.status = W.HTML()
         self.live_out, self.live_avg = _image(), _image()
         self.live_curves = W.Image(format="png", layout=W.Layout(width="640px", display="none"))
-        self.scrubber = W.SelectionSlider(options=[("0", 0)], description="iteration", continuous_update=True)
+        # Snapshots sit at uneven iterations, so the slider steps through them and the label beside it names the
+        # iteration (the slider's own readout, an index, is hidden).
+        self.scrubber = W.IntSlider(value=0, min=0, max=0, description="snapshot", readout=False)
         self.play = W.Play(value=0, min=0, max=0, interval=800, description="play")
-        W.jslink((self.play, "value"), (self.scrubber, "index"))
+        W.jslink((self.play, "value"), (self.scrubber, "value"))
         self.snapshot_view = _image(200)
         self.snapshot_label = W.HTML()
         self.strip = W.Image(format="png", layout=W.Layout(width="100%", display="none"))
@@ -179,7 +181,7 @@ class Panel(W.VBox):
             w.observe(self._on_change, names="value")
         self.upload.observe(lambda _: self._take_upload(self.upload, "upload", self.set_image), names="value")
         self.mask_upload.observe(lambda _: self._take_upload(self.mask_upload, "mask", self.set_mask), names="value")
-        self.scrubber.observe(lambda change: self.show_snapshot(change["new"]), names="index")
+        self.scrubber.observe(lambda change: self.show_snapshot(change["new"]), names="value")
         self.classic.observe(lambda change: self.show_classic(), names="value")
         self.task.observe(self._follow_task, names="value")
         self.mode.observe(self._on_mode, names="value")
@@ -613,9 +615,8 @@ class Panel(W.VBox):
         self.live_curves.layout.display = None
         if run.snapshots:
             last = len(run.snapshots) - 1
-            self.scrubber.options = [(str(s.iter), i) for i, s in enumerate(run.snapshots)]
-            self.play.max = last
-            self.scrubber.index = last
+            self.scrubber.max = self.play.max = last
+            self.scrubber.value = self.play.value = last
             self.show_snapshot(last)
             self._scrub.layout.display = "flex"
             self.strip.value = plots.png(plots.progression_figure(run), dpi=70)

@@ -112,3 +112,16 @@ def test_too_small_for_the_network():
 def test_tensor_round_trip():
     img = dip.load("builtin:camera", size=64, resize=True)
     assert np.array_equal(images.to_image(images.to_tensor(img)), img)
+
+
+def test_a_notice_is_a_warning_outside_a_notebook_and_can_be_quieted():
+    import warnings
+
+    from dip_edu.errors import DipNotice, notice, quiet_notices
+
+    with pytest.warns(DipNotice, match="cropped"):
+        notice("cropped the image")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning would raise here
+        with quiet_notices():
+            notice("cropped the image")

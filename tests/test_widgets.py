@@ -98,10 +98,10 @@ def test_a_mask_at_the_images_own_size_is_used(panel):
 def test_a_blocking_run_fills_the_scrubber_and_the_strip(panel):
     run = panel.run()
     assert run.status == "finished" and [s.iter for s in run.snapshots] == [5, 10, 20]
-    assert [label for label, _ in panel.scrubber.options] == ["5", "10", "20"]  # it reads iterations
-    assert panel.scrubber.label == "20" and panel.strip.value and panel.live_out.value  # from the last snapshot
-    panel.scrubber.index = 0
-    assert "iteration 5" in panel.snapshot_label.value
+    assert panel.scrubber.max == 2 and panel.scrubber.value == 2 and not panel.scrubber.readout  # the last one
+    assert "iteration 20" in panel.snapshot_label.value and panel.strip.value and panel.live_out.value
+    panel.scrubber.value = 0
+    assert "iteration 5" in panel.snapshot_label.value  # the label names the iteration, not the index
     assert not panel.run_button.disabled and panel.stop_button.disabled
 
 
@@ -209,7 +209,7 @@ def _views_agree(panel, step: str) -> None:
         assert panel.live_out.value == panel.live_avg.value == panel.snapshot_view.value, step
     else:
         assert run.task == problem.task and np.array_equal(run.observation, problem.observation), step
-        assert len(panel.scrubber.options) == len(run.snapshots) and panel.strip.layout.display != "none", step
+        assert panel.scrubber.max == len(run.snapshots) - 1 and panel.strip.layout.display != "none", step
         assert panel.live_out.value == images.png_bytes(run.final.out), step
     if panel.classic.value != "off":
         expected = baselines.restore(problem, panel.classic.value)
@@ -264,3 +264,10 @@ def test_an_awaited_run_hears_stop_and_a_second_run_waits_for_the_first():
     panel.start()  # the Run button
     again = panel.run()  # a cell run meanwhile waits for that run instead of starting a second one
     assert "waiting for it" in panel.message.value and again is panel.result and again.iters == 30
+
+
+def test_the_curve_title_says_what_the_psnr_did():
+    rising = {"iter": np.arange(1, 101), "psnr": np.linspace(20, 30, 100)}
+    assert plots.psnr_story(rising) == "PSNR still rising at the end"
+    peaked = {"iter": np.arange(1, 101), "psnr": np.r_[np.linspace(20, 30, 50), np.linspace(30, 27, 50)]}
+    assert plots.psnr_story(peaked) == "PSNR peaks at iteration 50,\nthen falls 3.0 dB"
