@@ -48,7 +48,7 @@ def open_lesson(page, lab: str, name: str) -> None:
     page.wait_for_selector(f'{PANEL} .jp-Notebook-ExecutionIndicator[data-status="idle"]', state="attached")
 
 
-def run_all(page, lab: str, name: str, timeout: float = 300) -> None:
+def run_all(page, lab: str, name: str, timeout: float = 600) -> None:
     """Run every cell from the Run menu and wait until each code cell has its execution count."""
     page.locator(f"{PANEL} .jp-Notebook").click(position={"x": 5, "y": 5})  # the notebook has the focus
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
