@@ -100,8 +100,8 @@ def _user_tuned() -> bool:
 def reuse_memory() -> bool:
     """Have malloc keep freed blocks below 1 GiB for reuse instead of returning them to the kernel; True if set.
 
-    Measured on the paper network (2 CPUs): 256×256 1.40 → 1.05 s per step, 512×512 6.8 → 4.2 s, with
-    page faults per step 220 000 → 4 000 (docs/performance.md). The setting stays for the process (glibc
+    Without it, every step of a large network maps fresh pages and faults them in again (hundreds of thousands
+    of page faults per step for the paper network; docs/performance.md). The setting stays for the process (glibc
     has no way back to its sliding default); `give_back_memory` returns what a fit leaves free.
     """
     libc = _glibc()

@@ -257,9 +257,8 @@ def fit(
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
-BF16_MIN_WIDTH = 32  # "auto" takes bf16 for networks at least this wide at every scale: on AMX the 32-channel
-# lesson networks ran at 0.78-0.85x their float32 time, the 64-channel ones at 0.36-0.63x, and the 16-channel
-# `lesson` at 1.2x (docs/performance.md)
+BF16_MIN_WIDTH = 32  # "auto" takes bf16 for networks at least this wide at every scale: on AMX tiles bf16 pays
+# for wide convolutions and costs more than it saves on the 16-channel `lesson` (docs/performance.md)
 
 
 def pick_precision(precision: str, dev: torch.device, spec: nets.NetSpec | None = None) -> torch.dtype | None:

@@ -68,29 +68,28 @@ ACTIVATIONS = {
 }
 
 # The two wider lesson networks share their widths, 32 channels at the two finest scales widening to 128, and
-# skips as wide as the scales (as the reference code's text network has them; thirteenth round).
+# skips as wide as the scales (as the reference code's text network has them): wide skips carry the known pixels'
+# detail to the output, which inpainting needs more than denoising does.
 _WIDTHS = (32, 32, 64, 64, 128)
 _WIDE = NetSpec(down=_WIDTHS, up=_WIDTHS, skip=_WIDTHS, input_depth=8, upsample="nearest")
 
 PRESETS: dict[str, NetSpec] = {
     # The network of the paper's denoising, super-resolution and dropped-pixel experiments. For text the public
-    # reference code widens the skips to 128 channels and upsamples nearest (docs/performance.md, twelfth round).
+    # reference code widens the skips to 128 channels and upsamples nearest (docs/performance.md).
     "paper": NetSpec(),
     # The lessons' network for a 2-core CPU at 128×128, chosen by quality per second (benchmarks/presets.py,
     # docs/performance.md): the same five scales and skips, 16 channels throughout, an 8-channel input and
-    # nearest upsampling (which fitted faster and restored better than bilinear at this width); about 10×
-    # faster per iteration than `paper` at 128×128.
+    # nearest upsampling (which fitted faster and restored better than bilinear at this width); several times
+    # cheaper per iteration than `paper`.
     "lesson": NetSpec(down=(16,) * 5, up=(16,) * 5, skip=(4,) * 5, input_depth=8, upsample="nearest"),
-    # The lessons' network for inpainting text, where the narrow one stays about 3 dB below the paper's on
-    # average (both given 8000 iterations): 32 channels at the two finest scales widening to 128, nearest
-    # upsampling, and skips as wide as their scales; chosen by the same search. About 0.6 dB below the paper
-    # network's best on average, and the best network searched within the 2-3 minutes a lesson gives text on a
-    # CPU (the wide skips: +0.6 dB at 3000 iterations over three seeds, and in bf16 no extra cost per iteration).
+    # The lessons' network for inpainting text, where the narrow one stays far below the paper's: 32 channels at
+    # the two finest scales widening to 128, nearest upsampling, and skips as wide as their scales; the best
+    # network searched within the minutes a lesson gives text on a CPU (gaps in docs/performance.md).
     "lesson-text": _WIDE,
     # The lessons' network for dropped pixels: the same widths and skips with the paper's 32-channel input and
     # bilinear upsampling. With nearest upsampling every network searched stalled 1 dB or more below the paper
-    # network on 50 % pixels on average; with bilinear this one keeps climbing, to about 0.3 dB below it on
-    # average, but needs about 7000 iterations (the wide skips: +0.5 dB at 3000 iterations over three seeds).
+    # network on 50 % pixels on average; with bilinear this one keeps climbing towards it, slowly (most of its
+    # 8000 iterations; docs/performance.md).
     "lesson-pixels": replace(_WIDE, input_depth=32, upsample="bilinear"),
     # The first lesson network (before the search): narrow fine scales widening to 128 at the coarsest.
     "lesson-wide": NetSpec(down=(16, 32, 64, 64, 128), up=(16, 32, 64, 64, 128), skip=(4,) * 5),
