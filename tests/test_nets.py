@@ -87,7 +87,7 @@ def test_each_task_has_a_lesson_network_and_text_and_dropped_pixels_get_wider_on
     text, pixels, narrow = nets.spec("lesson-text"), nets.spec("lesson-pixels"), nets.spec("lesson")
     assert text.depth == pixels.depth == narrow.depth and text.upsample == narrow.upsample == "nearest"
     assert min(text.down) > max(narrow.down) and text.input_depth == narrow.input_depth
-    # Text: skips as wide as the scales, as the reference code's text network has them (the twelfth round's choice).
+    # Text: skips as wide as the scales, as the reference code's text network has them.
     assert text.skip == text.down and max(narrow.skip) < min(text.skip)
     # Dropped pixels: the same widths and skips as text, with the paper's input depth and upsampling.
     paper = nets.spec("paper")
