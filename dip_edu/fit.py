@@ -149,6 +149,8 @@ def fit(
         ref_avg = average if average is not None else out
         return Snapshot(k, to_image(out), to_image(ref_avg), *_scores(out, ref_avg, clean, y_border))
 
+    if 0 in {int(k) for k in checkpoints}:  # the untrained network's output, where the paper's figures start
+        snapshots.append(snapshot(0))
     start = time.perf_counter()
     done = failures = 0
     try:

@@ -72,12 +72,15 @@ def budget(lesson: str) -> tuple[int, int]:
 
 
 def checkpoints(iters: int) -> tuple[int, ...]:
-    """Snapshot iterations: the paper's 500, 1500, 2500, 8000, or quarters of a short test-mode run."""
-    if TEST_MODE:
-        return tuple(sorted({max(1, iters * q // 4) for q in (1, 2, 3, 4)}))
+    """Snapshot iterations of a lesson's live run: 0 (the untrained network's output, where the paper's figures
+    start), then every 250 with the paper's 500, 1500, 2500 and 8000, or quarters of a short test-mode run."""
     from .fit import DEFAULT_CHECKPOINTS
 
-    return DEFAULT_CHECKPOINTS
+    if TEST_MODE:
+        marks = {max(1, iters * q // 4) for q in (1, 2, 3, 4)}
+    else:
+        marks = set(range(250, iters + 1, 250)) | {k for k in DEFAULT_CHECKPOINTS if k <= iters} | {iters}
+    return (0, *sorted(marks))
 
 
 def block_paces(

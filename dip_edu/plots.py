@@ -41,10 +41,10 @@ def preview_of(run: Run) -> np.ndarray:
 
 
 def progression_figure(run: Run, iters: Sequence[int] | None = None, use_average: bool = False) -> Figure:
-    """corrupted · snapshots (500 · 1500 · 2500 · 8000 by default) · original, each titled with its PSNR."""
+    """corrupted · snapshots (0 · 500 · 1500 · 2500 · 8000 by default) · original, each titled with its PSNR."""
     if iters is None:  # the paper's checkpoints when the run has them (a replay has one every 250), else all
-        paper = [s.iter for s in run.snapshots if s.iter in DEFAULT_CHECKPOINTS]
-        iters = paper + [run.final.iter] if paper else [s.iter for s in run.snapshots]
+        paper = [s.iter for s in run.snapshots if s.iter in (0, *DEFAULT_CHECKPOINTS)]
+        iters = paper + [run.final.iter] if len(paper) > 1 else [s.iter for s in run.snapshots]
     snaps = [s for s in run.snapshots if s.iter in set(iters)] or run.snapshots
     panels = [("corrupted" + _db(run.config.get("psnr_input")), preview_of(run))]
     for s in snaps:

@@ -154,3 +154,13 @@ def test_a_second_restore_finds_the_saved_state_not_one_trained_on_since():
         assert engine._guard(collapsed, 1, good, net, opt, None) is not None
         assert all(torch.equal(v, weights[k]) for k, v in net.state_dict().items())
         assert all(torch.equal(s["exp_avg"], m) for s, m in zip(opt.state.values(), moments, strict=True))
+
+
+def test_a_snapshot_at_iteration_0_is_the_untrained_networks_output(astronaut64):
+    problem = dip.noisy(astronaut64, sigma=25)
+    run = dip.fit(problem, "tiny", iters=20, checkpoints=(0, 10, 20), reg_noise_std=0.0)
+    assert [s.iter for s in run.snapshots] == [0, 10, 20]
+    untrained = run.snapshots[0]
+    assert np.array_equal(untrained.out, untrained.ema) and untrained.psnr < run.snapshots[-1].psnr
+    again = dip.fit(problem, "tiny", iters=1, checkpoints=(0,), reg_noise_std=0.0)
+    assert np.allclose(again.snapshots[0].out, untrained.out, atol=1e-6)  # the same seed: the same starting image

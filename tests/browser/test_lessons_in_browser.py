@@ -194,7 +194,7 @@ def test_the_denoising_panel_responds_to_a_learner(page, lab):
         if snapshot.inner_text() != f"iteration {stopped_at}":
             break
     shot(page, "02_denoising-scrubbed", panel)
-    assert snapshot.inner_text() == "iteration 75"  # the first checkpoint of the lesson's test budget
+    assert snapshot.inner_text() == "iteration 0"  # the untrained network's output, the first snapshot
     shot(page, "02_denoising-stopped", panel)
 
     panel.locator(".widget-toggle-button", has_text="Replay").click()  # the precomputed 8000 iterations
