@@ -96,3 +96,18 @@ def test_the_lessons_pass_the_tests_after_a_learner_ran_and_saved_them(tmp_path)
         env={**os.environ, "DIP_EDU_TEST_MODE": "1"},
     )
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+@pytest.mark.parametrize("lesson", sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")))
+def test_each_lesson_is_a_valid_notebook_committed_clean(lesson):
+    import warnings
+
+    import nbformat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a cell without an id is only a warning today, an error tomorrow
+        notebook = nbformat.read(ROOT / "notebooks" / lesson, as_version=4)
+        nbformat.validate(notebook)
+    assert notebook.metadata.kernelspec.name == "python3"
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(not cell.outputs and cell.execution_count is None for cell in code), "commit lessons without outputs"
