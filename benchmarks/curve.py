@@ -32,7 +32,6 @@ if kind == "engine":
     print(json.dumps({"psnr": run.history["psnr"].tolist(), "psnr_ema": run.history["psnr_ema"].tolist()}))
     raise SystemExit
 from skimage.metrics import peak_signal_noise_ratio as psnr  # the reference code's own metric, every step
-nets.GEMM = False
 spec = nets.spec("paper")
 torch.manual_seed(0)  # as dip.fit seeds: the same weights, input and input noise
 net = nets.build(spec, out_channels=3)

@@ -24,8 +24,8 @@ import torch
 
 import dip_edu as dip
 from dip_edu import metrics, nets
+from dip_edu.fast import Step, configure
 from dip_edu.images import to_tensor
-from dip_edu.step import Step
 
 VARIANTS = ("engine", "engine-eager", "base", "fp32", "benchmark", "channels-last", "bf16", "graph", "compile")
 CUDA_ONLY = {"engine-eager", "fp32", "benchmark", "graph", "bf16"}
@@ -69,8 +69,18 @@ def fit_variant(variant: str, spec: nets.NetSpec, problem: dip.Problem, iters: i
         opt.step()
         out_now.copy_(out.detach())
 
-    if graph:  # the engine's own graph of the step (dip_edu/step.py), without the engine's bookkeeping
-        graphed = Step(net, opt, torch.nn.Identity(), target, None, graph=True)
+    if graph:  # the engine's own graph of the step (dip_edu/fast/step.py), without the engine's bookkeeping
+
+        def whole_step(net_input: torch.Tensor) -> tuple[torch.Tensor]:
+            opt.zero_grad(set_to_none=True)
+            with cast:
+                out = model(net_input)
+            loss = ((out.float() - target) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return (out.detach(),)
+
+        graphed = Step(whole_step, graph=True)
 
         def step() -> None:
             out_now.copy_(graphed(z + torch.randn_like(z) / 30)[0])
@@ -97,7 +107,9 @@ def fit_variant(variant: str, spec: nets.NetSpec, problem: dip.Problem, iters: i
 
 
 def _engine(spec: nets.NetSpec, problem: dip.Problem, iters: int, device: torch.device, cuda_graph: bool) -> dict:
-    run = dip.fit(problem, spec, iters=iters, checkpoints=(), device=device.type, cuda_graph=cuda_graph)
+    configure(cuda_graphs=cuda_graph)
+    run = dip.fit(problem, spec, iters=iters, checkpoints=(), device=device.type)
+    configure(cuda_graphs=True)
     sec = run.history["seconds"]
     half = iters // 2
     return {

@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--early-stop", action="store_true", help="stop where ES-WMV says (no ground truth needed)")
     run.add_argument("--out", help="folder for the snapshots (PNG) and the run record")
     run.add_argument("--json", help="file for the JSON summary")
+    show = sub.add_parser("present", help="show a lesson as an app for a projector (Voilà: no code, no tracebacks)")
+    show.add_argument("lesson", help="its number, e.g. 02")
+    show.add_argument("--port", type=int, help="the server's port (Voilà's default 8866)")
+    show.add_argument("--no-browser", action="store_true", help="do not open a browser")
     pre = sub.add_parser("precompute", help="compute the lessons' replays (the only writer of assets/replays)")
     pre.add_argument("--only", help="comma-separated replay names (default: all)")
     pre.add_argument("--scale", default="lesson", choices=("lesson", "paper"), help="lesson: 128², CPU; paper: GPU")
@@ -140,8 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         device=args.device,
         precision=args.precision,
         checkpoints=checkpoints,
-        early_stop=args.early_stop,
-        stop_on_early=args.early_stop,
+        early_stop="stop" if args.early_stop else False,
         progress=True,
     )
     run.config.update(image=args.image, size=problem.shape[0] if args.size else None)
@@ -185,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("always", DipNotice)
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "present":
+            from .present import present
+
+            return present(args.lesson, args.port, browser=not args.no_browser)
         return cmd_precompute(args) if args.command == "precompute" else cmd_run(args)
     except DipError as exc:
         print(f"dip-edu: error: {exc}", file=sys.stderr)

@@ -13,12 +13,38 @@ DEFAULT_TEXT = "Deep Image Prior restores what the network can draw"
 
 
 def reconstruct(img: np.ndarray) -> Problem:
-    """Fit the image itself (A = I, m = 1): how fast can the network draw it?"""
+    """Fit the image itself (A = I, m = 1): how fast can the network draw it?
+
+    Parameters
+    ----------
+    img : np.ndarray
+        Float (H, W, C) image in [0, 1]; also the clean image the PSNR is measured against.
+
+    Returns
+    -------
+    Problem
+        Task "reconstruct", observation equal to the image.
+    """
     return Problem("reconstruct", img.copy(), clean=img, settings=default_settings("reconstruct"))
 
 
 def noisy(img: np.ndarray, sigma: float = 25, seed: int = 0) -> Problem:
-    """Additive Gaussian noise of std `sigma` on the 0-255 scale, clipped to the valid range as in the paper."""
+    """Additive Gaussian noise, clipped to the valid range as in the paper: the denoising problem (A = I, m = 1).
+
+    Parameters
+    ----------
+    img : np.ndarray
+        Clean float (H, W, C) image in [0, 1].
+    sigma : float
+        Standard deviation on the 0-255 scale (25 is the paper's main setting; 25/255 ≈ 0.1 in [0, 1] units).
+    seed : int
+        Seeds the noise, so the same call gives the same observation.
+
+    Returns
+    -------
+    Problem
+        Task "denoise".
+    """
     sigma = number(sigma, "noise sigma (0-255 scale)", 0, 255)
     rng = np.random.default_rng(seed)
     obs = np.clip(img + rng.normal(0, sigma / 255, img.shape), 0, 1).astype(np.float32)
@@ -39,10 +65,25 @@ def text_over(
     density: float = 0.5,
     seed: int = 0,
 ) -> Problem:
-    """Rows of text drawn over the image with a TrueType font; the text pixels are unknown.
+    """Rows of text drawn over the image; the text's pixels are unknown (m = 0 there), the inpainting problem.
 
-    `font_size` defaults to a tenth of the image height; `density` in (0, 1] is how much of the height the text
-    rows take (0.5: a row of text, a row of image).
+    Parameters
+    ----------
+    img : np.ndarray
+        Clean float (H, W, C) image in [0, 1].
+    text : str
+        What is written, repeated along each row.
+    font_size : int, optional
+        Pixels; a tenth of the image height by default. Pillow's bundled font, the same on every machine.
+    density : float
+        In (0, 1]: how much of the height the text rows take (0.5: a row of text, a row of image).
+    seed : int
+        Seeds each row's horizontal offset.
+
+    Returns
+    -------
+    Problem
+        Task "inpaint-text", with its mask (1 = known).
     """
     h, w = img.shape[:2]
     font_size = max(8, h // 10) if font_size is None else number(font_size, "font size", 4, h, whole=True)
@@ -63,7 +104,22 @@ def text_over(
 
 
 def drop_pixels(img: np.ndarray, fraction: float = 0.5, seed: int = 0) -> Problem:
-    """Drop a random `fraction` of the pixels (all channels of a pixel together); the dropped ones are unknown."""
+    """Drop a random share of the pixels (all channels of a pixel together); the dropped ones are unknown.
+
+    Parameters
+    ----------
+    img : np.ndarray
+        Clean float (H, W, C) image in [0, 1].
+    fraction : float
+        In [0, 1): the share of pixels dropped (the paper's 0.5).
+    seed : int
+        Seeds which pixels go.
+
+    Returns
+    -------
+    Problem
+        Task "inpaint-pixels", with its mask (1 = known).
+    """
     fraction = number(fraction, "drop fraction", 0, 1, open_hi=True)
     mask = np.random.default_rng(seed).random(img.shape[:2]) >= fraction
     return _mask_problem("inpaint-pixels", img, mask, fill=0.0, params={"fraction": fraction, "seed": seed})
@@ -74,9 +130,21 @@ def region(
     boxes: list[tuple[int, int, int, int]] | None = None,
     mask: np.ndarray | str | bytes | None = None,
 ) -> Problem:
-    """Missing regions: rectangles (top, left, height, width) or a mask image (white = known, black = missing).
+    """Missing regions, from rectangles or a mask image.
 
-    With neither, a centred square a quarter of the image wide is missing.
+    Parameters
+    ----------
+    img : np.ndarray
+        Clean float (H, W, C) image in [0, 1].
+    boxes : list of (top, left, height, width), optional
+        Rectangles in pixels. With neither boxes nor mask, a centred square a quarter of the image wide is missing.
+    mask : array, path or bytes, optional
+        White = known, black = missing, at the image's size.
+
+    Returns
+    -------
+    Problem
+        Task "inpaint-region", with its mask (1 = known).
     """
     h, w = img.shape[:2]
     if mask is not None:
@@ -114,7 +182,20 @@ def read_mask(source: np.ndarray | str | bytes, shape: tuple[int, int]) -> np.nd
 
 
 def downsample(img: np.ndarray, factor: int = 4) -> Problem:
-    """Super-resolution: the observation is the image through the fixed Lanczos downsampler (×2, ×4 or ×8)."""
+    """Super-resolution: the observation is the image through a fixed Lanczos downsampler d, and E = ‖d(x) − x̂‖².
+
+    Parameters
+    ----------
+    img : np.ndarray
+        Clean float (H, W, C) image in [0, 1]; its sides must divide by `factor`.
+    factor : {2, 4, 8}
+        How much smaller the observation is on each side.
+
+    Returns
+    -------
+    Problem
+        Task "sr"; the network draws at the clean image's size, and PSNR is measured on the Y channel.
+    """
     require(
         factor in (2, 4, 8) and not isinstance(factor, bool), f"factor {factor}: super-resolution supports 2, 4 or 8"
     )
@@ -131,9 +212,21 @@ def downsample(img: np.ndarray, factor: int = 4) -> Problem:
 
 
 def observed(img: np.ndarray, mask: np.ndarray | str | bytes | None = None, factor: int = 1) -> Problem:
-    """An image that is already degraded (a noisy photo, a damaged one with its mask, a small one to enlarge).
+    """An image that is already degraded: a noisy photo, a damaged one with its mask, a small one to enlarge.
 
-    There is no ground truth: the fit runs, and metrics that need the clean image are absent.
+    Parameters
+    ----------
+    img : np.ndarray
+        The degraded float (H, W, C) image in [0, 1].
+    mask : array, path or bytes, optional
+        White = known, black = to restore; makes it an inpainting problem.
+    factor : {1, 2, 4, 8}
+        Above 1: enlarge it that many times (super-resolution).
+
+    Returns
+    -------
+    Problem
+        Without ground truth: the fit runs, and metrics that need the clean image are absent.
     """
     require(factor in (1, 2, 4, 8), f"factor {factor}: must be 1, 2, 4 or 8")
     known = None if mask is None else read_mask(mask, img.shape[:2]).astype(np.float32)[..., None]

@@ -207,7 +207,16 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
 
 def save_png(img: np.ndarray, path: str | Path, optimize: bool = False) -> None:
     """Write an image as an 8-bit PNG (`optimize`: smaller file, same pixels, slower to write)."""
-    Image.fromarray(to_uint8(img)).save(path, optimize=optimize)
+    Image.fromarray(to_uint8(img)).save(path, format="PNG", optimize=optimize)
+
+
+def read_png(path: str | Path) -> np.ndarray:
+    """An 8-bit PNG as float32 (H, W, C) in [0, 1], exactly value / 255 (the inverse of `save_png` up to rounding)."""
+    with Image.open(io.BytesIO(Path(path).read_bytes())) as im:
+        arr = np.asarray(im)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    return (arr.astype(np.float32) / 255.0).astype(np.float32)
 
 
 def png_bytes(img: np.ndarray) -> bytes:

@@ -11,6 +11,9 @@ import numpy as np
 from .nets import lesson_for
 
 TEST_MODE = os.environ.get("DIP_EDU_TEST_MODE") == "1"
+PRESENTING = os.environ.get("DIP_EDU_PRESENT") == "1"  # shown as an app by `dip-edu present` (dip_edu.present)
+PRESENT_LIVE_MINUTES = 2.0  # presenting, a lesson predicted to fit longer than this opens its panels on Replay
+_replay_first = False  # set by `announce` when presenting on a machine too slow for the room
 
 
 def _assets() -> Path:
@@ -74,13 +77,11 @@ def budget(lesson: str) -> tuple[int, int]:
 def checkpoints(iters: int) -> tuple[int, ...]:
     """Snapshot iterations of a lesson's live run: 0 (the untrained network's output, where the paper's figures
     start), then every 250 with the paper's 500, 1500, 2500 and 8000, or quarters of a short test-mode run."""
-    from .fit import DEFAULT_CHECKPOINTS
+    from .replay import checkpoints as replay_checkpoints  # here: replays find their folder through this module
 
     if TEST_MODE:
-        marks = {max(1, iters * q // 4) for q in (1, 2, 3, 4)}
-    else:
-        marks = set(range(250, iters + 1, 250)) | {k for k in DEFAULT_CHECKPOINTS if k <= iters} | {iters}
-    return (0, *sorted(marks))
+        return (0, *sorted({max(1, iters * q // 4) for q in (1, 2, 3, 4)}))
+    return (0, *replay_checkpoints(iters))  # the replays' own marks, so live and replayed runs scrub alike
 
 
 def block_paces(
@@ -122,13 +123,14 @@ def expected_minutes(per_iter_at_128: float, pace: dict[str, float] | None = Non
 
 
 def environment() -> dict[str, str]:
-    """Versions of what the lessons use, and the device a fit will run on."""
+    """Versions of what the lessons use, the device a fit will run on, and what a fit changes in this process."""
     import platform
     from importlib.metadata import version
 
     import torch
 
-    from .fit import BF16_MIN_WIDTH, pick_device, pick_precision
+    from .fast import BF16_MIN_WIDTH, pick_precision, process_settings
+    from .fit import pick_device
 
     info = {"python": platform.python_version()}
     for package in ("dip-edu", "torch", "numpy", "scikit-image", "matplotlib", "ipywidgets"):
@@ -139,6 +141,8 @@ def environment() -> dict[str, str]:
     bf16 = pick_precision("auto", device) is not None
     wide = f"bf16 for networks {BF16_MIN_WIDTH} channels wide or more (AMX tiles), else float32"
     info["convolutions"] = wide if bf16 else "float32"
+    changes = process_settings()
+    info["process settings"] = "; ".join(changes) + " (dip_edu.fast.configure turns them off)" if changes else "none"
     return info
 
 
@@ -169,11 +173,27 @@ def estimate(lesson: str, preset: str | None = None) -> Estimate:
 
 
 def announce(lesson: str, preset: str | None = None) -> None:
-    """Print how long this lesson's main runs should take here, from a few seconds' timing of its networks."""
+    """Print how long this lesson's main runs should take here, from a few seconds' timing of its networks.
+
+    When presenting (`dip-edu present`), a lesson predicted to take longer than `PRESENT_LIVE_MINUTES` has its
+    panels open on Replay, and says so.
+    """
+    global _replay_first
     info = LESSONS[lesson]
     side, iters = info.budget
-    print(f"{info.runs} run(s) of {iters} iterations on {side}×{side}: {estimate(lesson, preset)}")
+    predicted = estimate(lesson, preset)
+    print(f"{info.runs} run(s) of {iters} iterations on {side}×{side}: {predicted}")
+    if PRESENTING:
+        _replay_first = predicted.minutes > PRESENT_LIVE_MINUTES
+        if _replay_first:
+            print(f"Over {PRESENT_LIVE_MINUTES:.0f} minutes: the panels open on Replay, the full runs made earlier.")
+        return
     print("A machine busy with other work runs slower; the panel's status line shows the pace as the fit goes.")
+
+
+def replay_first() -> bool:
+    """Whether panels should open on Replay: presenting, on a machine `announce` found too slow for the lesson."""
+    return PRESENTING and _replay_first
 
 
 def prior_targets(img, seed: int = 0) -> dict:

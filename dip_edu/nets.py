@@ -4,6 +4,9 @@ Built exactly as the authors' code builds it, so the `paper` preset with a 32-ch
 parameters: per scale, a stride-2 3×3 conv and a 3×3 conv going down, a 1×1 skip branch concatenated
 before the way up, BatchNorm + LeakyReLU(0.2) after every conv, reflection padding, ×2 upsampling, then a
 3×3 and a 1×1 conv; a final 1×1 conv to the image's channels and a sigmoid.
+
+Only plain `torch.nn` layers, so what a learner prints is what the paper describes; `dip_edu.fast` swaps in
+faster equivalents where a fit runs.
 """
 
 from __future__ import annotations
@@ -91,10 +94,6 @@ PRESETS: dict[str, NetSpec] = {
     # network on 50 % pixels on average; with bilinear this one keeps climbing towards it, slowly (most of its
     # 8000 iterations; docs/performance.md).
     "lesson-pixels": replace(_WIDE, input_depth=32, upsample="bilinear"),
-    # The first lesson network (before the search): narrow fine scales widening to 128 at the coarsest.
-    "lesson-wide": NetSpec(down=(16, 32, 64, 64, 128), up=(16, 32, 64, 64, 128), skip=(4,) * 5),
-    # For tests: three scales of 8 channels; seconds, not minutes.
-    "tiny": NetSpec(down=(8,) * 3, up=(8,) * 3, skip=(2,) * 3, input_depth=8),
 }
 
 
@@ -131,55 +130,12 @@ class Concat(nn.Module):
         return torch.cat([b(x) for b in self.branches], dim=1)
 
 
-class Pointwise(nn.Conv2d):
-    """A 1×1 convolution that runs as one matrix product (weights × pixels) on a CPU, on maps below 256×256.
-
-    The same parameters and the same sums as `nn.Conv2d`; on the lesson networks' maps the plain matrix
-    product and its two backward products were a little faster than oneDNN's 1×1 kernels, and from 256×256
-    up, with the fit's memory reused between steps, no faster (docs/performance.md).
-    """
-
-    def __init__(self, cin: int, cout: int) -> None:
-        super().__init__(cin, cout, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        if not GEMM or n != 1 or x.device.type != "cpu" or not x.is_contiguous() or h * w >= GEMM_BELOW:
-            return super().forward(x)
-        out = torch.addmm(self.bias[:, None], self.weight.view(self.out_channels, c), x.view(c, h * w))
-        return out.view(1, self.out_channels, h, w)
-
-
-class ReflectionPad(nn.ReflectionPad2d):
-    """Reflection padding in the map's own dtype. CPU autocast runs `reflection_pad2d` in float32, so in a bf16
-    fit every padded map went bf16 → float32 → bf16 (four copies a layer, forward and backward) for values the
-    next convolution rounds back to bf16 anyway. Padding copies values, so the forward is the same to the bit; in
-    the backward the few sums at the borders are rounded in bf16."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.float32 or not _autocasting(x.device.type):
-            return super().forward(x)
-        with torch.autocast(x.device.type, enabled=False):
-            return super().forward(x)
-
-
-def _autocasting(device_type: str) -> bool:
-    try:
-        return torch.is_autocast_enabled(device_type)
-    except TypeError:  # PyTorch before 2.4 has no device argument
-        return torch.is_autocast_cpu_enabled() if device_type == "cpu" else torch.is_autocast_enabled()
-
-
-GEMM = True  # False: the 1×1 layers run as plain nn.Conv2d (the reference loop of benchmarks/speed.py)
-GEMM_BELOW = 256 * 256  # maps of this many pixels or more run as oneDNN convolutions: as fast there, with memory reused
-
-
 def _conv(cin: int, cout: int, k: int, stride: int = 1, downsample: str = "stride") -> nn.Module:
     if k == 1 and stride == 1:
-        return Pointwise(cin, cout)
+        return nn.Conv2d(cin, cout, 1)
     layers: list[nn.Module] = []
     if k > 1:
-        layers.append(ReflectionPad((k - 1) // 2))
+        layers.append(nn.ReflectionPad2d((k - 1) // 2))
     if stride > 1 and downsample != "stride":
         layers += [nn.Conv2d(cin, cout, k), nn.AvgPool2d(2) if downsample == "avg" else nn.MaxPool2d(2)]
     else:
@@ -215,7 +171,7 @@ def build(net: str | NetSpec = "paper", out_channels: int = 3) -> nn.Module:
         level.extend(_conv_bn_act(s.skip[i] + below, s.up[i], 3, s.act))
         level.extend(_conv_bn_act(s.up[i], s.up[i], 1, s.act))
         level, cin = inner, s.down[i]
-    root.append(Pointwise(s.up[0], out_channels))
+    root.append(nn.Conv2d(s.up[0], out_channels, 1))
     root.append(nn.Sigmoid())
     return root
 

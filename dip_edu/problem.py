@@ -47,11 +47,24 @@ def lanczos_downsample(img: np.ndarray, factor: int) -> np.ndarray:
 
 @dataclass
 class Problem:
-    """What the fit needs to know about a task, and what the views need to show it.
+    """What the fit needs to know about a task, and what the views need to show it. The degradations make one.
 
-    `observation` is x̂ (low resolution for super-resolution); `mask` is (H, W, 1), 1 where x̂ is known;
-    `clean` is the ground truth or None for a user's already-degraded image; `settings` holds the paper's
-    per-task optimisation settings (lr, reg_noise_std, iters), used when the caller does not override them.
+    Parameters
+    ----------
+    task : str
+        A task of the registry (`tasks.TASKS`).
+    observation : np.ndarray
+        x̂, float (H, W, C) in [0, 1]; low resolution for super-resolution.
+    clean : np.ndarray, optional
+        The ground truth, for PSNR; None for a user's already-degraded image.
+    mask : np.ndarray, optional
+        m, (H, W, 1), 1 where x̂ is known; None means every pixel is.
+    factor : int
+        The operator A: 1 is the identity, 2/4/8 the Lanczos downsampler.
+    settings : dict
+        The paper's optimisation settings for the task (lr, reg_noise_std, iters), used where a fit is given none.
+    params : dict
+        The degradation's own settings (σ, the text, the fraction), recorded with the run.
     """
 
     task: str

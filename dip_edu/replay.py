@@ -1,17 +1,14 @@
 """Replays: full 8000-iteration runs computed once by `dip-edu precompute` and shipped, to scrub instantly.
 
-A replay is a folder `assets/replays/<lesson>-<task>/`: `meta.json` (configuration, who made it, where, how
-long, the PSNR of every snapshot), `history.npz` (every iteration's loss and PSNR) and 8-bit PNGs (the
-observation, the clean image, the mask, and each snapshot's output and average). `load` turns one back into
-a `Run`, so every view of a live run (progression strip, curves, the panel's scrubber) shows it unchanged.
+A replay is a saved `Run` (`Run.save(..., images="png")`) in `assets/replays/<lesson>-<task>/`: its `run.json`
+also says which lesson it belongs to and who made it, where and how long it took. `load` reads it back with
+`Run.load`, so every view of a live run (progression strip, curves, the panel's scrubber) shows it unchanged.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import io
-import json
 import platform
 import shutil
 import tempfile
@@ -22,17 +19,16 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from . import images, tasks
 from .errors import DipError, require
 from .fit import DEFAULT_CHECKPOINTS, fit, pick_device
 from .lessons import ASSETS, environment, prior_targets
 from .problem import Problem
-from .run import HISTORY_KEYS, Run, Snapshot
+from .run import Run, Snapshot
+from .run import read_meta as read_run_meta
 
 ROOT = ASSETS / "replays"
-FORMAT = 1
 ITERS = 8000
 SNAPSHOT_EVERY = 250
 LIMIT_BYTES = 20 * 2**20  # every replay together
@@ -97,7 +93,7 @@ def checkpoints(iters: int) -> list[int]:
 def available(root: Path | None = None) -> list[str]:
     """Keys of the replays present under `root`."""
     root = Path(root or ROOT)
-    return sorted(p.parent.name for p in root.glob("*/meta.json"))
+    return sorted(p.parent.name for p in root.glob("*/run.json"))
 
 
 def for_task(task: str, root: Path | None = None) -> str | None:
@@ -172,42 +168,14 @@ def precompute(
 
 
 def write(run: Run, key: str, recipe: Recipe, made: dict, root: Path | None = None) -> Path:
-    """Write a run as the replay `key`: built in a temporary folder beside it, then moved into place."""
+    """Save a run as the replay `key` (PNG images): built in a temporary folder beside it, then moved into place."""
     root = Path(root or ROOT)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}."))
     try:
         tmp.chmod(0o755)  # readable by everyone, like the rest of the checkout
-        files = {"observation": _save_png(tmp / "observation.png", run.observation)}
-        if run.clean is not None:
-            files["clean"] = _save_png(tmp / "clean.png", run.clean)
-        if run.mask is not None:
-            files["mask"] = _save_png(tmp / "mask.png", run.mask)
-        snaps = []
-        for s in run.snapshots:
-            out = _save_png(tmp / f"out-{s.iter:05d}.png", s.out)
-            ema = _save_png(tmp / f"avg-{s.iter:05d}.png", s.ema)
-            snaps.append({"iter": s.iter, "psnr": s.psnr, "psnr_ema": s.psnr_ema, "out": out, "avg": ema})
-        history = {k: np.asarray(run.history[k], dtype=np.int32 if k == "iter" else np.float32) for k in HISTORY_KEYS}
-        np.savez_compressed(tmp / "history.npz", **history)
-        peak = run.peak()
-        meta = {
-            "format": FORMAT,
-            "key": key,
-            "lesson": recipe.lesson,
-            "task": run.task,
-            "image": recipe.image,
-            "about": recipe.about,
-            "config": run.config,
-            "made": made,
-            "status": run.status,
-            "iters": run.iters,
-            "files": files,
-            "snapshots": snaps,
-            "peak": None if peak is None else {"iter": peak[0], "psnr": round(peak[1], 4)},
-            "end": {"psnr": run.final.psnr, "psnr_ema": run.final.psnr_ema},
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        extra = {"key": key, "lesson": recipe.lesson, "image": recipe.image, "about": recipe.about, "made": made}
+        run.save(tmp, images="png", extra=extra)
         final = root / key
         if final.exists():
             shutil.rmtree(final)
@@ -219,16 +187,16 @@ def write(run: Run, key: str, recipe: Recipe, made: dict, root: Path | None = No
 
 
 def read_meta(key: str, root: Path | None = None) -> dict:
-    """A replay's metadata, with a one-line error if it is missing or unreadable."""
+    """A replay's `run.json`, with a one-line error if it is missing or unreadable."""
     root = Path(root or ROOT)
-    path = root / key / "meta.json"
-    require(path.is_file(), f"replay {key!r}: not found under {root.name}/; make it with dip-edu precompute")
+    require(
+        (root / key / "run.json").is_file(),
+        f"replay {key!r}: not found under {root.name}/; make it with dip-edu precompute",
+    )
     try:
-        meta = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DipError(f"replay {key!r}: metadata unreadable ({exc.__class__.__name__})") from None
-    require(meta.get("format") == FORMAT, f"replay {key!r}: format {meta.get('format')}, expected {FORMAT}")
-    return meta
+        return read_run_meta(root / key)
+    except DipError as exc:
+        raise DipError(f"replay {key!r}: {str(exc).split(': ', 1)[-1]}") from None
 
 
 def load(key: str, root: Path | None = None) -> Run:
@@ -238,7 +206,7 @@ def load(key: str, root: Path | None = None) -> Run:
     unchanged) and every call gets its own copy.
     """
     root = Path(root or ROOT)
-    meta_file = root / key / "meta.json"
+    meta_file = root / key / "run.json"
     stamp = meta_file.stat().st_mtime_ns if meta_file.is_file() else None
     return copy.deepcopy(_load(key, root, stamp))
 
@@ -246,32 +214,12 @@ def load(key: str, root: Path | None = None) -> Run:
 @functools.lru_cache(maxsize=16)
 def _load(key: str, root: Path, stamp: int | None) -> Run:
     meta = read_meta(key, root)
-    folder = root / key
     try:
-        with np.load(folder / "history.npz", allow_pickle=False) as data:
-            history = {k: data[k].astype(np.int64 if k == "iter" else np.float64) for k in HISTORY_KEYS}
-        files = meta["files"]
-        snaps = [
-            Snapshot(s["iter"], read_png(folder / s["out"]), read_png(folder / s["avg"]), s["psnr"], s["psnr_ema"])
-            for s in meta["snapshots"]
-        ]
-        observation = read_png(folder / files["observation"])
-        clean = read_png(folder / files["clean"]) if "clean" in files else None
-        mask = read_png(folder / files["mask"]) if "mask" in files else None
-    except (OSError, KeyError, ValueError) as exc:
-        raise DipError(f"replay {key!r}: files unreadable ({exc.__class__.__name__}: {exc})") from None
-    config = {**meta["config"], "replay": key, "made": meta["made"]}
-    return Run(
-        task=meta["task"],
-        config=config,
-        history=history,
-        snapshots=snaps,
-        observation=observation,
-        clean=clean,
-        mask=mask,
-        status=meta["status"],
-        seconds=float(meta["made"]["seconds"]),
-    )
+        run = Run.load(root / key)
+    except DipError as exc:
+        raise DipError(f"replay {key!r}: {str(exc).split(': ', 1)[-1]}") from None
+    run.config = {**run.config, "replay": key, "made": meta["made"]}
+    return run
 
 
 def describe(run_or_meta: Run | dict) -> str:
@@ -332,20 +280,6 @@ def problem_of(run: Run) -> Problem:
 def rescore(run: Run, snapshot: Snapshot) -> float:
     """A snapshot's PSNR recomputed from its stored 8-bit image, by the task's protocol."""
     return problem_of(run).score(snapshot.out)
-
-
-def _save_png(path: Path, img: np.ndarray) -> str:
-    images.save_png(img, path, optimize=True)  # rounded to the nearest step: within 0.5/255 of the float value
-    return path.name
-
-
-def read_png(path: Path) -> np.ndarray:
-    """An 8-bit PNG as float32 (H, W, C) in [0, 1], exactly value / 255."""
-    with Image.open(io.BytesIO(Path(path).read_bytes())) as im:
-        arr = np.asarray(im)
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    return (arr.astype(np.float32) / 255.0).astype(np.float32)
 
 
 def _scale_note(scale: str, side: int, preset: str, device: str) -> str:

@@ -1,4 +1,7 @@
-"""The run record: what a fit produced (history, snapshots), saved as npz + json so it can be replayed."""
+"""The run record: what a fit produced (history, snapshots), saved as json + npz (+ PNGs) so it can be replayed.
+
+A shipped replay is a saved run with 8-bit PNG images; `Run.load` reads both.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from . import metrics
-from .errors import DipError
+from .errors import DipError, require
+from .images import read_png, save_png
 
 HISTORY_KEYS = ("iter", "loss", "psnr", "psnr_ema", "psnr_obs", "seconds")
-FORMAT = 1
+FORMAT = 2  # 1: run.npz + run.json, and replays in their own meta.json layout
 
 
 @dataclass
@@ -30,10 +34,32 @@ class Snapshot:
 
 @dataclass
 class Run:
-    """History of every iteration, snapshots at checkpoints and at the end, and what was fitted.
+    """What a fit produced: every iteration's numbers, snapshots at checkpoints and at the end, and what was fitted.
 
-    `status` is "finished", "stopped" (stop flag or callback), "interrupted" (Ctrl-C, kernel interrupt),
-    "early-stopped" (ES-WMV) or "diverged". `history["psnr"]` is against the clean image (NaN without one).
+    Parameters
+    ----------
+    task : str
+        The problem's task.
+    config : dict
+        How it was fitted: network, learning rate, input noise, seed, device, precision, the degradation.
+    history : dict of np.ndarray
+        One value per iteration: "iter", "loss", "psnr" and "psnr_ema" (against the clean image, NaN without one),
+        "psnr_obs" (against the observation, where it is known) and "seconds" since the loop started.
+    snapshots : list of Snapshot
+        The output and the average at each checkpoint, and at the last iteration.
+    observation, clean, mask : np.ndarray
+        The problem's images (clean and mask may be None).
+    status : str
+        "finished", "stopped" (stop flag or callback), "interrupted" (Ctrl-C, kernel interrupt), "early-stopped"
+        (ES-WMV), "diverged" or "out-of-memory".
+    early_stop : dict, optional
+        Where ES-WMV stopped or would have: {"iter", "psnr", "triggered"}.
+    events : list of str
+        What happened on the way (a restore after divergence, running out of memory).
+    seconds : float
+        Wall-clock time of the loop.
+    early_image : np.ndarray, optional
+        ES-WMV's pick: the output where the variance was lowest.
     """
 
     task: str
@@ -107,66 +133,128 @@ class Run:
             "events": self.events,
         }
 
-    # ---- saving and loading: two files, written atomically, no pickle ----
+    # ---- saving and loading: one format for a saved run and a shipped replay, no pickle ----
 
-    def save(self, directory: str | Path) -> Path:
-        """Write `run.npz` (arrays) and `run.json` (the rest) into `directory`; each appears whole or not at all."""
+    def save(self, directory: str | Path, *, images: str = "npz", extra: dict | None = None) -> Path:
+        """Write the run into `directory`, to be read back by `Run.load` without refitting.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Created if missing. The run's files are `run.json` (everything but arrays), `history.npz` (every
+            iteration) and its images; other files there are left alone.
+        images : {"npz", "png"}
+            "npz": every image as float32 in `images.npz`, exactly as the fit made it. "png": each image an 8-bit
+            PNG, a fraction of the size, every value within 0.5/255 of the fit's (the shipped replays).
+        extra : dict, optional
+            More keys for `run.json` (a replay's lesson, image and where it was made).
+
+        Returns
+        -------
+        Path
+            The directory. Each file appears whole or not at all, `run.json` last.
+        """
+        require(images in ("npz", "png"), f"images {images!r}: choose npz or png")
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        arrays = {f"history_{k}": np.asarray(v) for k, v in self.history.items()}
-        arrays["observation"] = self.observation
-        if self.clean is not None:
-            arrays["clean"] = self.clean
-        if self.mask is not None:
-            arrays["mask"] = self.mask
-        if self.early_image is not None:
-            arrays["early_image"] = self.early_image
-        for i, s in enumerate(self.snapshots):
-            arrays[f"snap{i}_out"], arrays[f"snap{i}_ema"] = s.out, s.ema
+        named = {"observation": self.observation, "clean": self.clean, "mask": self.mask}
+        named["early_image"] = self.early_image
+        named = {k: v for k, v in named.items() if v is not None}
+        snaps = []
+        for s in self.snapshots:
+            out, avg = f"out-{s.iter:05d}", f"avg-{s.iter:05d}"
+            named[out], named[avg] = s.out, s.ema
+            snaps.append({"iter": s.iter, "psnr": s.psnr, "psnr_ema": s.psnr_ema, "out": out, "avg": avg})
+        if images == "png":
+            for name, img in named.items():
+                _atomic_write(directory / f"{name}.png", lambda f, img=img: save_png(img, f, optimize=True))
+        else:
+            arrays = {k: np.asarray(v, dtype=np.float32) for k, v in named.items()}
+            _atomic_write(directory / "images.npz", lambda f: np.savez_compressed(f, **arrays))
+        compact = images == "png"  # 8-bit images: the history in float32 too
+        history = {k: np.asarray(v, dtype=_history_dtype(k, compact)) for k, v in self.history.items()}
+        _atomic_write(directory / "history.npz", lambda f: np.savez_compressed(f, **history))
+        peak = self.peak()
         meta = {
             "format": FORMAT,
             "task": self.task,
-            "config": self.config,
             "status": self.status,
+            "iters": self.iters,
+            "seconds": self.seconds,
+            "config": self.config,
             "early_stop": self.early_stop,
             "events": self.events,
-            "seconds": self.seconds,
-            "snapshots": [{"iter": s.iter, "psnr": s.psnr, "psnr_ema": s.psnr_ema} for s in self.snapshots],
+            "images": images,
+            "files": {k: k for k in ("observation", "clean", "mask", "early_image") if k in named},
+            "snapshots": snaps,
+            "peak": None if peak is None else {"iter": peak[0], "psnr": round(peak[1], 4)},
+            "end": {"psnr": self.final.psnr, "psnr_ema": self.final.psnr_ema},
+            **(extra or {}),
         }
-        _atomic_write(directory / "run.npz", lambda f: np.savez_compressed(f, **arrays))
         _atomic_write(directory / "run.json", lambda f: f.write(json.dumps(meta, indent=1).encode()))
         return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> Run:
-        """Read a run saved by `save`, without refitting."""
+        """Read a run written by `save` (a saved run or a replay), without refitting."""
         directory = Path(directory)
+        meta = read_meta(directory)
         try:
-            meta = json.loads((directory / "run.json").read_text())
-            with np.load(directory / "run.npz", allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, KeyError) as exc:
-            raise DipError(f"run record in {str(directory)!r}: cannot be read ({exc.__class__.__name__})") from None
-        if meta.get("format") != FORMAT:
-            raise DipError(f"run record in {str(directory)!r}: format {meta.get('format')}, expected {FORMAT}")
-        snaps = [
-            Snapshot(m["iter"], arrays[f"snap{i}_out"], arrays[f"snap{i}_ema"], m["psnr"], m["psnr_ema"])
-            for i, m in enumerate(meta["snapshots"])
-        ]
+            with np.load(directory / "history.npz", allow_pickle=False) as data:
+                history = {k: data[k].astype(np.int64 if k == "iter" else np.float64) for k in HISTORY_KEYS}
+            image = _image_reader(directory, meta["images"])
+            snaps = [
+                Snapshot(s["iter"], image(s["out"]), image(s["avg"]), s["psnr"], s["psnr_ema"])
+                for s in meta["snapshots"]
+            ]
+            files = meta["files"]
+            clean, mask, early = (image(files[k]) if k in files else None for k in ("clean", "mask", "early_image"))
+            observation = image(files["observation"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise DipError(f"run record in {directory.name!r}: files unreadable ({exc.__class__.__name__})") from None
         return cls(
             task=meta["task"],
             config=meta["config"],
-            history={k: arrays[f"history_{k}"] for k in HISTORY_KEYS},
+            history=history,
             snapshots=snaps,
-            observation=arrays["observation"],
-            clean=arrays.get("clean"),
-            mask=arrays.get("mask"),
+            observation=observation,
+            clean=clean,
+            mask=mask,
             status=meta["status"],
-            early_stop=meta["early_stop"],
-            events=meta["events"],
-            seconds=meta["seconds"],
-            early_image=arrays.get("early_image"),
+            early_stop=meta.get("early_stop"),
+            events=meta.get("events", []),
+            seconds=float(meta["seconds"]),
+            early_image=early,
         )
+
+
+def read_meta(directory: str | Path) -> dict:
+    """A saved run's `run.json`, with a one-line error if it is missing, unreadable or of another format."""
+    directory = Path(directory)
+    try:
+        meta = json.loads((directory / "run.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise DipError(
+            f"run record in {directory.name!r}: run.json cannot be read ({exc.__class__.__name__})"
+        ) from None
+    if meta.get("format") != FORMAT:
+        raise DipError(f"run record in {directory.name!r}: format {meta.get('format')}, expected {FORMAT}")
+    return meta
+
+
+def _image_reader(directory: Path, kind: str):
+    """name -> float32 (H, W, C) image, from `images.npz` or from `name.png`."""
+    if kind == "png":
+        return lambda name: read_png(directory / f"{name}.png")
+    with np.load(directory / "images.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    return lambda name: arrays[name]
+
+
+def _history_dtype(key: str, compact: bool):
+    if key == "iter":
+        return np.int32 if compact else np.int64
+    return np.float32 if compact else np.float64
 
 
 def _finite(value: float | None) -> float | None:

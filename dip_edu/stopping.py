@@ -14,13 +14,13 @@ class EsWmv:
     """Windowed moving variance of the outputs; `update` says when to stop.
 
     `window` W and `patience` P default to the published 100 and 1000; `EsWmv.for_iters(n)` scales them
-    down for short runs.
+    down for short runs. With `stop=True` a fit stops where the detector triggers; else it only records where.
     """
 
-    def __init__(self, window: int = 100, patience: int = 1000) -> None:
+    def __init__(self, window: int = 100, patience: int = 1000, stop: bool = False) -> None:
         if window < 2 or patience < 1:
             raise ValueError("ES-WMV needs window >= 2 and patience >= 1")
-        self.window, self.patience = window, patience
+        self.window, self.patience, self.stop = window, patience, stop
         self._buffer: torch.Tensor | None = None
         self._count = 0
         self._last = 0
@@ -30,10 +30,10 @@ class EsWmv:
         self.variances: list[tuple[int, float]] = []
 
     @classmethod
-    def for_iters(cls, iters: int) -> EsWmv:
+    def for_iters(cls, iters: int, stop: bool = False) -> EsWmv:
         """Published W=100, P=1000 for runs of 8000 or more iterations, scaled down in proportion below."""
         scale = min(1.0, iters / 8000)
-        return cls(window=max(10, round(100 * scale)), patience=max(50, round(1000 * scale)))
+        return cls(window=max(10, round(100 * scale)), patience=max(50, round(1000 * scale)), stop=stop)
 
     @property
     def triggered(self) -> bool:

@@ -17,7 +17,7 @@ import time
 import ipywidgets as W
 import numpy as np
 
-from . import baselines, images, plots, replay
+from . import baselines, images, lessons, plots, replay
 from . import tasks as registry
 from .errors import DipError, quiet_notices
 from .fit import DEFAULT_CHECKPOINTS, Progress, fit
@@ -215,6 +215,8 @@ class Panel(W.VBox):
             layout=W.Layout(max_width="100%", overflow="hidden"),
         )
         self._rebuild()
+        if lessons.replay_first() and replay.for_task(self.task.value) is not None:
+            self.replay()  # presenting on a machine too slow for the room: the full run made earlier, at once
 
     # ---- the corruption and its preview ----
 
@@ -511,6 +513,9 @@ class Panel(W.VBox):
 
     def _begin(self, iters: int | None, fit_options: dict) -> bool:
         """Start a fit for `run`/`run_async`, or say that the panel's own run is going; False if none to wait for."""
+        if lessons.replay_first() and self.mode.value == REPLAY:
+            self.say("presenting on a slow machine: this is the replay; switch to Live and press Run to fit here")
+            return False
         if self._running():
             self.say("a run started with the Run button is going: waiting for it (Stop ends it)")
             return True

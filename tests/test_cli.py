@@ -31,7 +31,9 @@ def test_a_run_writes_the_documented_json_and_the_snapshots(capsys, tmp_path):
     assert [c["iter"] for c in data["checkpoints"]] == [5, 10, 12]
     assert len(data["history"]["loss"]) == 12 and data["psnr_input"] > 15
     assert data["params"] > 0 and data["final"]["ssim"] is not None and data["early_stop"] is None
-    assert {"iter00005.png", "iter00012.png", "observation.png", "run.json", "run.npz"} <= set(os.listdir(out))
+    assert {"iter00005.png", "iter00012.png", "observation.png", "run.json", "history.npz", "images.npz"} <= set(
+        os.listdir(out)
+    )
     assert Run.load(out).iters == 12
 
 
@@ -108,7 +110,8 @@ def test_the_console_script_reports_bad_input_in_one_line(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_leaves_a_complete_partial_record(tmp_path, sig):
     out = tmp_path / "partial"
-    argv = ["run", "--task", "denoise", "--image", "builtin:astronaut", *SMALL, "--iters", "100000"]
+    small = ["--size", "64", "--preset", "lesson", "--resize"]  # a fresh process: the tests' `tiny` is not registered
+    argv = ["run", "--task", "denoise", "--image", "builtin:astronaut", *small, "--iters", "100000"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "dip_edu.cli", *argv, "--out", str(out), "--json", str(tmp_path / "p.json")],
         stderr=subprocess.PIPE,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import dip_edu as dip
-from dip_edu import cpu
+from dip_edu.fast import cpu
 
 
 def write(root, name, text):
@@ -80,7 +80,7 @@ def test_a_cpu_fit_keeps_to_the_quota(tmp_path, monkeypatch, threads, astronaut6
 
 ALLOCATE = """
 import resource, sys, torch
-from dip_edu import cpu
+from dip_edu.fast import cpu
 kept = cpu.reuse_memory() if sys.argv[1] == "reuse" else None
 faults = []
 for _ in range(16):

@@ -88,7 +88,7 @@ def test_early_stopping_can_mark_or_stop(astronaut64):
     problem = dip.noisy(astronaut64, 25)
     marked = dip.fit(problem, "tiny", iters=120, early_stop=dip.EsWmv(window=10, patience=20))
     assert marked.iters == 120 and marked.early_stop is not None
-    stopped = dip.fit(problem, "tiny", iters=5000, early_stop=dip.EsWmv(window=10, patience=20), stop_on_early=True)
+    stopped = dip.fit(problem, "tiny", iters=5000, early_stop=dip.EsWmv(window=10, patience=20, stop=True))
     if stopped.status == "early-stopped":
         assert stopped.iters < 5000 and stopped.early_stop["triggered"]
         assert stopped.iters - stopped.early_stop["iter"] == 20
@@ -127,13 +127,11 @@ def test_a_real_small_fit_beats_the_noisy_observation(astronaut64):
 
 
 def test_a_second_restore_finds_the_saved_state_not_one_trained_on_since():
-    import importlib
-
-    engine = importlib.import_module("dip_edu.fit")  # the module: `dip_edu.fit` is also the function's name
+    from dip_edu.guard import Guard
 
     torch.manual_seed(0)
     net = dip.build("tiny")
-    opt = engine._adam(net, 0.01, torch.device("cpu"))
+    opt = torch.optim.Adam(net.parameters(), lr=0.01, fused=True)
     z = torch.rand(1, 8, 32, 32)
 
     def train(steps):
@@ -143,15 +141,14 @@ def test_a_second_restore_finds_the_saved_state_not_one_trained_on_since():
             opt.step()
 
     train(2)
-    good = engine._State(net, opt, None, best_obs=-np.inf)
+    good = Guard(net, opt)
     train(3)
-    good.save(net, opt, None, 20.0)  # the second save refreshes the copies in place
+    good.save(None, 20.0)  # the second save refreshes the copies in place
     weights = {k: v.clone() for k, v in net.state_dict().items()}
     moments = [s["exp_avg"].clone() for s in opt.state.values()]
-    collapsed = torch.full((10, 4), float("nan"))
     for _ in range(2):
         train(4)
-        assert engine._guard(collapsed, 1, good, net, opt, None) is not None
+        assert good.check(1, float("nan"), float("nan"), None) is not None
         assert all(torch.equal(v, weights[k]) for k, v in net.state_dict().items())
         assert all(torch.equal(s["exp_avg"], m) for s, m in zip(opt.state.values(), moments, strict=True))
 

@@ -17,7 +17,11 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 def test_a_cuda_graph_fits_as_launching_each_kernel_does(astronaut64):
     problem = dip.text_over(astronaut64)
     graphed = dip.fit(problem, "tiny", iters=300, device="cuda", checkpoints=(100,))
-    eager = dip.fit(problem, "tiny", iters=300, device="cuda", checkpoints=(100,), cuda_graph=False)
+    dip.fast.configure(cuda_graphs=False)
+    try:
+        eager = dip.fit(problem, "tiny", iters=300, device="cuda", checkpoints=(100,))
+    finally:
+        dip.fast.configure(cuda_graphs=True)
     assert graphed.config["cuda_graph"] and not eager.config["cuda_graph"]
     # the first loss is the same weights on the same input (a forward only); after it, cuDNN's atomic sums in
     # its backward kernels round differently from run to run, in both fits alike: up to about 4e-5 relative

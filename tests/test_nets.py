@@ -51,30 +51,6 @@ def test_unknown_preset_names_the_choices():
         nets.spec("huge")
 
 
-def test_pointwise_matrix_product_matches_the_convolution():
-    """The 1×1 layers' matrix-product path computes what nn.Conv2d computes, forward and backward."""
-    torch.manual_seed(0)
-    layer = nets.Pointwise(6, 5)
-    x = torch.rand(1, 6, 20, 20, requires_grad=True)
-    fast = layer(x)
-    assert "Addmm" in fast.grad_fn.next_functions[0][0].name()  # the matrix product, not the convolution
-    fast.square().sum().backward()
-    grads = x.grad.clone(), layer.weight.grad.clone(), layer.bias.grad.clone()
-    x.grad = layer.weight.grad = layer.bias.grad = None
-    plain = torch.nn.functional.conv2d(x, layer.weight, layer.bias)
-    plain.square().sum().backward()
-    assert torch.allclose(fast, plain, atol=1e-6)
-    for got, want in zip(grads, (x.grad, layer.weight.grad, layer.bias.grad), strict=True):
-        assert torch.allclose(got, want, rtol=1e-5, atol=1e-5)
-
-
-def test_pointwise_leaves_maps_from_256x256_up_to_the_convolution(monkeypatch):
-    layer = nets.Pointwise(2, 3)
-    monkeypatch.setattr(nets, "GEMM_BELOW", 20 * 20)  # a small map stands for a large one
-    assert "Convolution" in layer(torch.rand(1, 2, 20, 20, requires_grad=True)).grad_fn.name()
-    assert "Addmm" in layer(torch.rand(1, 2, 19, 20, requires_grad=True)).grad_fn.next_functions[0][0].name()
-
-
 def test_the_lesson_preset_is_the_narrow_one_and_far_cheaper_than_the_paper():
     lesson = nets.spec("lesson")
     assert lesson.down == lesson.up == (16,) * 5 and lesson.input_depth == 8 and lesson.upsample == "nearest"

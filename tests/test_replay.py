@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import dip_edu as dip
-from dip_edu import cli, cpu, replay
+from dip_edu import cli, replay
+from dip_edu.fast import cpu
 
 
 def _within_rounding(run: dip.Run, snap: dip.Snapshot) -> tuple[float, float, float]:
@@ -27,7 +28,7 @@ def made(tmp_path_factory):
     lines: list[str] = []
     with pytest.MonkeyPatch.context() as patch:  # as on a CPU with AMX tiles, where a fit's default is bf16
         patch.setattr(cpu, "has_amx", lambda: True)
-        patch.setattr(importlib.import_module("dip_edu.fit"), "BF16_MIN_WIDTH", 0)  # and the network counted wide
+        patch.setattr(importlib.import_module("dip_edu.fast"), "BF16_MIN_WIDTH", 0)  # and the network counted wide
         summaries = replay.precompute(
             ["02-denoise", "04-sr4"], root=root, iters=260, size=64, preset="tiny", device="cpu", progress=False,
             log=lines.append,
@@ -91,8 +92,8 @@ def test_missing_or_broken_replay_is_one_line(tmp_path):
     with pytest.raises(dip.DipError, match="not found"):
         replay.load("02-denoise", tmp_path)
     (tmp_path / "02-denoise").mkdir()
-    (tmp_path / "02-denoise" / "meta.json").write_text("{")
-    with pytest.raises(dip.DipError, match="unreadable"):
+    (tmp_path / "02-denoise" / "run.json").write_text("{")
+    with pytest.raises(dip.DipError, match="replay '02-denoise': run.json cannot be read"):
         replay.load("02-denoise", tmp_path)
 
 

@@ -27,8 +27,32 @@ def test_save_and_load_round_trip(run, tmp_path):
 
 def test_records_hold_no_pickles(run, tmp_path):
     run.save(tmp_path)
-    with np.load(tmp_path / "run.npz", allow_pickle=False) as data:
-        assert all(data[k].dtype != object for k in data.files)
+    for name in ("history.npz", "images.npz"):
+        with np.load(tmp_path / name, allow_pickle=False) as data:
+            assert all(data[k].dtype != object for k in data.files)
+
+
+def test_a_run_saved_with_png_images_is_read_back_within_half_a_step(run, tmp_path):
+    """The format of the shipped replays: 8-bit PNGs, each value within 0.5/255 of the fit's."""
+    run.save(tmp_path, images="png", extra={"about": "a test"})
+    assert not (tmp_path / "images.npz").exists() and (tmp_path / "out-00010.png").is_file()
+    back = dip.Run.load(tmp_path)
+    pairs = [(back.observation, run.observation), (back.clean, run.clean), (back.early_image, run.early_image)]
+    pairs += [(a.out, b.out) for a, b in zip(back.snapshots, run.snapshots, strict=True)]
+    for stored, made in pairs:
+        assert stored.shape == made.shape and np.abs(stored - made).max() <= 0.5 / 255 + 1e-6
+    assert np.array_equal(back.mask, run.mask)  # a mask is 0 or 1: exact in 8 bits
+    assert np.allclose(back.history["psnr"], run.history["psnr"], equal_nan=True, atol=1e-4)
+    assert back.early_stop == run.early_stop and back.status == run.status
+    assert json.loads((tmp_path / "run.json").read_text())["about"] == "a test"
+
+
+def test_a_record_of_another_format_says_so(run, tmp_path):
+    run.save(tmp_path)
+    meta = json.loads((tmp_path / "run.json").read_text())
+    (tmp_path / "run.json").write_text(json.dumps({**meta, "format": 1}))
+    with pytest.raises(dip.DipError, match="format 1, expected 2"):
+        dip.Run.load(tmp_path)
 
 
 def test_peak_is_the_best_psnr_against_the_clean_image(run):
@@ -39,8 +63,8 @@ def test_peak_is_the_best_psnr_against_the_clean_image(run):
 
 def test_a_damaged_record_is_reported_not_raised_raw(run, tmp_path):
     run.save(tmp_path)
-    (tmp_path / "run.npz").write_bytes(b"truncated")
-    with pytest.raises(dip.DipError, match="cannot be read"):
+    (tmp_path / "images.npz").write_bytes(b"truncated")
+    with pytest.raises(dip.DipError, match="unreadable"):
         dip.Run.load(tmp_path)
 
 

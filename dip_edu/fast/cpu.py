@@ -7,6 +7,8 @@ shared cores slow the whole fit several times over. The fit lowers the count to 
 glibc's malloc returns every freed block of 32 MiB or more to the kernel and takes fresh pages for the
 next one, so each step of a large fit pays a page fault per 4 KiB of every big feature map, forward and
 backward. The fit has malloc keep such blocks for the next step instead, and hands them back when it ends.
+
+Both settings belong to the whole process: `dip_edu.fast.configure` turns either off.
 """
 
 from __future__ import annotations
@@ -53,9 +55,14 @@ def usable(root: Path | None = None) -> int:
     return min(count, limit) if limit else count
 
 
+def user_set_threads() -> bool:
+    """Whether the user chose the thread count in the environment (then it is left alone)."""
+    return any(os.environ.get(key) for key in ENV_KEYS)
+
+
 def limit_threads(root: Path | None = None) -> int:
     """Lower PyTorch's thread count to the usable CPUs (never raise it, never override the user's); the count."""
-    if not any(os.environ.get(key) for key in ENV_KEYS):
+    if not user_set_threads():
         allowed = usable(root)
         if torch.get_num_threads() > allowed:
             torch.set_num_threads(allowed)
@@ -97,6 +104,11 @@ def _user_tuned() -> bool:
     return any(os.environ.get(key) for key in MALLOC_ENV) or "threshold" in tunables
 
 
+def can_keep_memory() -> bool:
+    """Whether `reuse_memory` would change malloc here: glibc, and no threshold the user set."""
+    return _glibc() is not None and not _user_tuned()
+
+
 def reuse_memory() -> bool:
     """Have malloc keep freed blocks below 1 GiB for reuse instead of returning them to the kernel; True if set.
 
@@ -104,9 +116,9 @@ def reuse_memory() -> bool:
     of page faults per step for the paper network; docs/performance.md). The setting stays for the process (glibc
     has no way back to its sliding default); `give_back_memory` returns what a fit leaves free.
     """
-    libc = _glibc()
-    if libc is None or _user_tuned():
+    if not can_keep_memory():
         return False
+    libc = _glibc()
     if not libc.mallopt(M_MMAP_THRESHOLD, KEEP_BELOW) and not libc.mallopt(M_MMAP_THRESHOLD, FALLBACK):
         return False
     return bool(libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREE))
