@@ -84,28 +84,55 @@ def lab(chromium, tmp_path_factory) -> str:
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # CI containers run as root
-    log = open(work / "lab.log", "w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    server = _serve(command, env, work / "lab.log", f"{url}/api/status", "JupyterLab")
+    yield url
+    _stop(server)
+
+
+def _serve(command: list[str], env: dict, log_path: Path, ready_url: str, what: str) -> subprocess.Popen:
+    """Start a server, wait until `ready_url` answers (at most two minutes), return the process."""
+    log = open(log_path, "w")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server.log = log  # closed by _stop
     deadline = time.monotonic() + 120
-    while True:  # poll for readiness
+    while True:
         try:
-            with urllib.request.urlopen(f"{url}/api/status", timeout=2) as reply:
+            with urllib.request.urlopen(ready_url, timeout=2) as reply:
                 if reply.status == 200:
-                    break
+                    return server
         except OSError:
             pass
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            pytest.fail(f"JupyterLab did not start; its log:\n{(work / 'lab.log').read_text()[-3000:]}")
+            pytest.fail(f"{what} did not start; its log:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.3)
-    yield url
+
+
+def _stop(server: subprocess.Popen) -> None:
     server.terminate()
     try:
         server.wait(timeout=20)
     except subprocess.TimeoutExpired:
         server.kill()
-    log.close()
+    server.log.close()
+
+
+@pytest.fixture(scope="session")
+def voila(chromium, tmp_path_factory) -> str:
+    """The lessons served as `dip-edu present` serves them (Voilà, presenter mode), in test mode; its base URL."""
+    from dip_edu import present
+
+    work = tmp_path_factory.mktemp("voila")
+    shutil.copytree(ROOT / "notebooks", work / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    port = _free_port()
+    command = present.command(work / "notebooks", port=port, browser=False)  # the folder: one page per lesson
+    command += ["--Voila.ip=127.0.0.1"]
+    env = {**os.environ, "DIP_EDU_TEST_MODE": "1", present.ENV: "1"}
+    url = f"http://127.0.0.1:{port}"
+    server = _serve(command, env, work / "voila.log", url, "Voilà")
+    yield url
+    _stop(server)
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,7 @@ def run_all(page, lab: str, name: str, timeout: float = 600) -> None:
 
 def shot(page, name: str, element=None) -> Path:
     """A screenshot of `element` (a figure, a panel) or else of the whole window."""
-    path = ARTIFACTS / f"{Path(name).stem}.png"
+    path = ARTIFACTS / f"{name.replace('.ipynb', '')}.png"  # "02_x.ipynb-not-run" keeps its own name
     if element is not None:
         element.scroll_into_view_if_needed()
         element.screenshot(path=str(path))
