@@ -5,13 +5,17 @@
 - What the learner sees is checked: a cell that calls `dip.show_*` must show a picture (an `image/png`
   output), no cell may print a figure as ``<Figure size ...>`` text, and no cell may end in a bare value
   (an `execute_result` with nothing but text, such as a number a function returned).
+- Each exercise's folded solution runs in place of the learner's attempt, and its check must say "right".
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
+
+from dip_edu import exercises
 
 SHOWS = re.compile(r"\bdip\.show_\w+\(")
 
@@ -21,10 +25,18 @@ def _is_lesson_cell(item) -> bool:
 
 
 def pytest_collection_modifyitems(items):
+    folded: dict[object, dict[str, str]] = {}
     for item in items:
         if _is_lesson_cell(item):
             item.cell.outputs = []
             item.cell.execution_count = None
+            attempt = exercises.ATTEMPT.match(item.cell.source)
+            if attempt and os.environ.get("DIP_EDU_TEST_MODE") == "1":  # the solution runs where the learner writes
+                nb = item.parent.nb
+                code = folded.setdefault(id(nb), exercises.solutions(nb.cells)).get(attempt.group(1))
+                if code is None:
+                    raise pytest.UsageError(f"{item.name}: exercise {attempt.group(1)} has no folded solution")
+                item.cell.source = code
 
 
 def what_the_learner_misses(source: str, outputs: list[dict]) -> str | None:

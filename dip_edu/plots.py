@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
 from .fit import DEFAULT_CHECKPOINTS
 from .run import Run
 
+# Okabe and Ito's palette, told apart by people with any common colour blindness; every curve also has its own
+# line style or marker, so it reads in grey on a washed-out projector too.
+BLUE, ORANGE, GREEN, VERMILLION, PURPLE, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#555555"
+STYLES = [(BLUE, "-"), (ORANGE, "--"), (GREEN, "-."), (VERMILLION, ":"), (PURPLE, (0, (5, 1, 1, 1)))]
+FONT = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fontsize": 10}  # from a room's back
+
+
+def _readable(make):
+    """Draw a figure with its text at `FONT` sizes (matplotlib reads the sizes as each piece of text is made)."""
+
+    @functools.wraps(make)
+    def drawn(*args, **kwargs):
+        with matplotlib.rc_context(FONT):
+            return make(*args, **kwargs)
+
+    return drawn
+
 
 def _show(ax, img: np.ndarray, title: str) -> None:
     ax.imshow(np.clip(img[..., 0] if img.shape[-1] == 1 else img, 0, 1), cmap="gray", vmin=0, vmax=1)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=FONT["axes.titlesize"])
     ax.axis("off")
 
 
@@ -22,9 +41,10 @@ def _db(value: float | None) -> str:
     return "" if value is None or not np.isfinite(value) else f"\n{value:.2f} dB"
 
 
+@_readable
 def _strip(panels: list[tuple[str, np.ndarray]]) -> Figure:
     """One row of titled images."""
-    fig = Figure(figsize=(2.1 * len(panels), 2.6))
+    fig = Figure(figsize=(2.2 * len(panels), 2.8))
     for ax, (title, img) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels, strict=True):
         _show(ax, img, title)
     fig.tight_layout()
@@ -40,6 +60,7 @@ def preview_of(run: Run) -> np.ndarray:
     return resize(run.observation, run.final.out.shape, order=3).clip(0, 1)
 
 
+@_readable
 def progression_figure(run: Run, iters: Sequence[int] | None = None, use_average: bool = False) -> Figure:
     """corrupted · snapshots (0 · 500 · 1500 · 2500 · 8000 by default) · original, each titled with its PSNR."""
     if iters is None:  # the paper's checkpoints when the run has them (a replay has one every 250), else all
@@ -55,6 +76,7 @@ def progression_figure(run: Run, iters: Sequence[int] | None = None, use_average
     return _strip(panels)
 
 
+@_readable
 def curves_figure(run: Run | dict, ax_size: tuple[float, float] = (9, 3.2)) -> Figure:
     """Loss (log scale) and PSNR against the clean image over iterations; the PSNR peak is marked.
 
@@ -65,23 +87,23 @@ def curves_figure(run: Run | dict, ax_size: tuple[float, float] = (9, 3.2)) -> F
     fig = Figure(figsize=ax_size)
     left, right = fig.subplots(1, 2)
     it = history["iter"]
-    left.semilogy(it, history["loss"], color="tab:gray", lw=1)
+    left.semilogy(it, history["loss"], color=GREY, lw=1)
     left.set(xlabel="iteration", ylabel="loss (MSE to the observation)", title="loss keeps falling")
     if len(it) and np.isfinite(history["psnr"]).any():
-        right.plot(it, history["psnr"], lw=1, alpha=0.6, label="output")
-        right.plot(it, history["psnr_ema"], lw=1.5, ls="--", label="average of outputs")
+        right.plot(it, history["psnr"], color=BLUE, lw=1, alpha=0.6, label="output")
+        right.plot(it, history["psnr_ema"], color=ORANGE, lw=2, ls="--", label="average of outputs")
         k = int(np.nanargmax(history["psnr"]))
-        right.plot(it[k], history["psnr"][k], "v", color="tab:red", ms=9, label=f"peak {history['psnr'][k]:.2f} dB")
+        right.plot(it[k], history["psnr"][k], "v", color=VERMILLION, ms=10, label=f"peak {history['psnr'][k]:.2f} dB")
         right.annotate(f"iteration {it[k]}", (it[k], history["psnr"][k]), textcoords="offset points", xytext=(5, 8))
         lo = np.nanpercentile(history["psnr"], 5)
         right.set_ylim(lo - 1, np.nanmax(history["psnr_ema"].tolist() + history["psnr"].tolist()) + 1)
         early = run.early_stop if isinstance(run, Run) else None
         if early and early.get("iter"):
-            right.axvline(early["iter"], color="tab:green", ls=":", lw=1, label=f"ES-WMV stop ({early['iter']})")
-        right.legend(fontsize=8, loc="lower right")
+            right.axvline(early["iter"], color=GREEN, ls=":", lw=2, label=f"ES-WMV stop ({early['iter']})")
+        right.legend(loc="best")
         right.set(xlabel="iteration", ylabel="PSNR to the clean image (dB)", title=psnr_story(history))
     else:
-        right.plot(it, history["psnr_obs"], lw=1)
+        right.plot(it, history["psnr_obs"], color=BLUE, lw=1)
         right.set(xlabel="iteration", ylabel="PSNR to the observation (dB)", title="no clean image to compare")
     fig.tight_layout()
     return fig
@@ -99,11 +121,12 @@ def psnr_story(history: dict) -> str:
     return f"PSNR peaks at iteration {history['iter'][k]},\nthen falls {drop:.1f} dB"
 
 
+@_readable
 def grid_figure(images: dict[str, np.ndarray], columns: int = 4, side: float = 2.4) -> Figure:
     """Images in a grid, each titled by its key."""
     n = len(images)
     rows = (n + columns - 1) // columns
-    fig = Figure(figsize=(side * min(n, columns), side * rows + 0.3))
+    fig = Figure(figsize=(side * min(n, columns), side * rows + 0.4))
     axes = np.atleast_1d(fig.subplots(rows, min(n, columns))).ravel()
     for ax, (title, img) in zip(axes, images.items(), strict=False):
         _show(ax, img, title)
@@ -113,6 +136,7 @@ def grid_figure(images: dict[str, np.ndarray], columns: int = 4, side: float = 2
     return fig
 
 
+@_readable
 def comparison_figure(problem, run: Run | None = None, names: Sequence[str] | None = None) -> Figure:
     """corrupted · DIP (average of outputs) · each classical method · original, each with its PSNR."""
     from . import baselines
@@ -127,14 +151,15 @@ def comparison_figure(problem, run: Run | None = None, names: Sequence[str] | No
     return _strip(panels)
 
 
+@_readable
 def learning_curves_figure(runs: dict[str, Run]) -> Figure:
     """MSE to the fitted target against iterations, one line per run (the paper's Fig. 2)."""
-    fig = Figure(figsize=(6, 3.6))
+    fig = Figure(figsize=(6.5, 4))
     ax = fig.subplots()
-    for label, run in runs.items():
-        ax.loglog(run.history["iter"], run.history["loss"], label=label)
+    for (label, run), (colour, style) in zip(runs.items(), STYLES * len(runs), strict=False):
+        ax.loglog(run.history["iter"], run.history["loss"], color=colour, ls=style, lw=2, label=label)
     ax.set(xlabel="iteration", ylabel="MSE to the target", title="how fast the network fits each target")
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
 

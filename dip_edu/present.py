@@ -57,7 +57,7 @@ def present(lesson: str, port: int | None = None, browser: bool = True) -> int:
     path = lesson_path(lesson)
     require(
         importlib.util.find_spec("voila") is not None,
-        "presenter mode needs Voilà: python -m pip install -e \".[lessons]\"",
+        'presenter mode needs Voilà: python -m pip install -e ".[lessons]"',
     )
     print(f"dip-edu: presenting {path.name} with Voilà (Ctrl-C ends it)", file=sys.stderr)
     try:

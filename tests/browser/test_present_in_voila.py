@@ -66,3 +66,31 @@ def test_every_lesson_presents_as_an_app_without_code_or_errors(page, voila, nam
             break
     assert re.fullmatch(r"iteration \d+", label.inner_text()) and label.inner_text() != "iteration 8000"
     shot(page, f"voila-{name}-replay", panel)
+
+
+def test_a_panel_is_worked_by_keyboard_alone(page, voila):
+    """Tab reaches every control of the panel, and Space switches it to Replay, as on a projector's laptop."""
+    name = "02_denoising.ipynb"
+    page.goto(f"{voila}/voila/render/{name}", timeout=120_000)
+    page.get_by_text(re.compile(r"You will learn to")).first.wait_for(timeout=120_000)
+    _settled(page, name)
+    panel = page.locator(OUTPUTS, has=page.locator(".widget-button", has_text="Run")).first
+    panel.locator("select").first.focus()  # the image picker, the panel's first control
+    reached = []
+    for _ in range(40):
+        reached.append(
+            page.evaluate(
+                "(document.activeElement.innerText || document.activeElement.title || "
+                "document.activeElement.className || '').trim().slice(0, 40)"
+            )
+        )
+        if reached[-1] == "Replay":
+            break
+        page.keyboard.press("Tab")
+    assert reached[-1] == "Replay", f"Tab never reached the Replay button: {reached}"
+    assert any("noUi-handle" in r for r in reached), f"the noise slider is not reachable by Tab: {reached}"
+    page.keyboard.press("Space")
+    panel.get_by_text(re.compile(r"^finished after 8000 iterations")).wait_for(timeout=30_000)
+    page.keyboard.press("Shift+Tab")  # back to Live, and Space fits again
+    page.keyboard.press("Space")
+    assert panel.locator(".widget-button", has_text=re.compile(r"^\s*Run\s*$")).is_enabled()

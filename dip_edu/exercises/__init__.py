@@ -1,0 +1,90 @@
+"""The lessons' exercises: each says "right" or "not yet" with a hint, without giving the answer away.
+
+In a lesson an exercise is three cells: the learner's attempt (a code cell whose first line is
+``# Exercise N.M: your answer``), a check (``exercises.check("N.M", answer)``) and the solution, folded in a
+``<details>`` block. Under the test mode the attempt cell runs the folded solution instead (the root
+`conftest.py` swaps it in) and a check that says "not yet" fails the run, so every solution is checked with
+the lesson around it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import lessons
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether an answer is right, and what to tell the learner."""
+
+    ok: bool
+    message: str
+
+
+Check = Callable[[object], Verdict]
+_CHECKS: dict[str, Check] = {}
+
+
+def exercise(key: str) -> Callable[[Check], Check]:
+    """Register the check of exercise `key` ("2.1": lesson 02's first)."""
+
+    def register(check: Check) -> Check:
+        _CHECKS[key] = check
+        return check
+
+    return register
+
+
+def right(message: str = "") -> Verdict:
+    return Verdict(True, message)
+
+
+def not_yet(hint: str) -> Verdict:
+    return Verdict(False, hint)
+
+
+def verdict(key: str, answer: object) -> Verdict:
+    """The verdict on `answer` for exercise `key`; an answer left as `...` or one that raises is "not yet"."""
+    if key not in _CHECKS:
+        raise KeyError(f"exercise {key!r}: none such; the lessons have {', '.join(sorted(_CHECKS))}")
+    if answer is ... or answer is None:
+        return not_yet("replace the ... with your answer, run that cell, then this one")
+    try:
+        return _CHECKS[key](answer)
+    except Exception as exc:  # a learner's function that fails is an answer to improve, not a crash
+        return not_yet(f"your answer raised {exc.__class__.__name__}: {str(exc)[:200]}")
+
+
+def check(key: str, answer: object) -> None:
+    """Print whether `answer` solves exercise `key`; under the test mode a wrong answer fails the lesson."""
+    result = verdict(key, answer)
+    mark = "✓ right" if result.ok else "✗ not yet"
+    print(f"Exercise {key}: {mark}" + (f". {result.message}" if result.message else ""))
+    if lessons.TEST_MODE and not result.ok:
+        raise AssertionError(f"exercise {key}: the lesson's solution was not accepted: {result.message}")
+
+
+ATTEMPT = re.compile(r"^# Exercise (\d+\.\d+): your answer")  # the first line of a learner's attempt cell
+SOLUTION = re.compile(r"<summary>Solution to exercise (\d+\.\d+)</summary>.*?```python\n(.*?)```", re.S)
+
+
+def solutions(cells) -> dict[str, str]:
+    """Each exercise's folded solution code, by its number, from a lesson's cells (nbformat nodes)."""
+    found = {}
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            found.update(dict(SOLUTION.findall(cell.source)))
+    return found
+
+
+def keys() -> list[str]:
+    """Every exercise the lessons have."""
+    return sorted(_CHECKS, key=lambda k: tuple(int(p) for p in k.split(".")))
+
+
+from . import lesson01, lesson02, lesson05  # noqa: E402  (each registers its checks)
+
+__all__ = ["Verdict", "check", "exercise", "keys", "not_yet", "right", "verdict", "lesson01", "lesson02", "lesson05"]

@@ -1,0 +1,63 @@
+"""Lesson 05's exercises: ES-WMV's windowed variance, its stopping rule, and its window scaled to a run."""
+
+from __future__ import annotations
+
+import torch
+
+from ..stopping import EsWmv
+from . import exercise, not_yet, right
+
+
+@exercise("5.1")
+def windowed_variance(answer) -> object:
+    """`answer(window)`: for a (W, N) tensor of W flattened outputs, the mean over pixels of their variance."""
+    window = torch.rand(6, 50, generator=torch.Generator().manual_seed(0))
+    got = answer(window.clone())
+    want = window.var(dim=0, unbiased=False).mean()
+    if not isinstance(got, torch.Tensor) and not isinstance(got, float):
+        return not_yet("return one number")
+    got = torch.as_tensor(float(got))
+    if torch.isclose(got, window.var(dim=0, unbiased=True).mean()):
+        return not_yet("ES-WMV divides by W, not W − 1: unbiased=False")
+    if torch.isclose(got, window.var(dim=1, unbiased=False).mean()):
+        return not_yet("take the variance across the W outputs (dim 0), then the mean over the pixels")
+    if not torch.isclose(got, want):
+        return not_yet("for each pixel, the variance of its W values; then the mean of those")
+    return right("a low value means the last W outputs barely differ: the network has settled on an image")
+
+
+def _reference_stop(variances: list[tuple[int, float]], patience: int) -> int | None:
+    best, best_iter = float("inf"), None
+    for iteration, value in variances:
+        if value < best:
+            best, best_iter = value, iteration
+        elif iteration - best_iter >= patience:
+            return best_iter
+    return None
+
+
+@exercise("5.2")
+def stopping_rule(answer) -> object:
+    """`answer(variances, patience)`: the iteration to keep, once `patience` iterations pass without a new minimum."""
+    valley = [(k, (k - 40) ** 2 / 100 + 1) for k in range(1, 201)]  # lowest at 40
+    falling = [(k, 100 / k) for k in range(1, 201)]  # never turns up
+    for curve, patience in ((valley, 30), (valley, 200), (falling, 30)):
+        got, want = answer(list(curve), patience), _reference_stop(curve, patience)
+        if got != want:
+            if want is None:
+                return not_yet("when no `patience` iterations pass without a new minimum, there is no stop: None")
+            if got == want + patience:
+                return not_yet("return the iteration of the minimum, not the one where you noticed")
+            return not_yet("track the lowest variance so far and its iteration; stop once `patience` pass")
+    return right("the stop comes `patience` iterations late, but the output kept is the one at the minimum")
+
+
+@exercise("5.3")
+def scaled_window(answer) -> object:
+    """`answer` = (window, patience) the lessons use for a 2000-iteration run."""
+    want = EsWmv.for_iters(2000)
+    if tuple(answer) == (100, 1000):
+        return not_yet("those are the published values for 8000 iterations; scale them to 2000")
+    if tuple(answer) != (want.window, want.patience):
+        return not_yet("both scale with the run: multiply by 2000 / 8000 (never below 10 and 50)")
+    return right("a quarter of the run, a quarter of the window and patience")

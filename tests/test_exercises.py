@@ -1,0 +1,135 @@
+"""The exercises' checks: a wrong answer gets "not yet" and a hint, a right one (however written) gets "right", and
+every exercise in a lesson has a check and a folded solution."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dip_edu import exercises, lessons
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _cells(path: Path) -> list:
+    from nbformat import read
+
+    return read(path, as_version=4).cells
+
+
+# Answers a learner might give that are wrong, with a word the hint must contain.
+WRONG = {
+    "1.1": [
+        (lambda x, x_hat, m: ((x - x_hat) ** 2).mean(), "mask"),
+        (lambda x, x_hat, m: (((x - x_hat) * m) ** 2).sum() / (m.sum() * 3), "every value"),
+        (lambda x, x_hat, m: ((x - x_hat) * m) ** 2, "one number"),
+        (lambda x, x_hat, m: (((x - x_hat) * m) ** 2).mean().detach(), "gradient"),
+    ],
+    "1.2": [(lambda a, o: 0.01 * a + 0.99 * o, "swapped"), (lambda a, o: (a + o) / 2, "0.99")],
+    "1.3": [((81, False), "off by one"), ((82, True), "noise"), ((500, False), "first index"), (82, "two values")],
+    "2.1": [
+        (lambda x, y: 10 * np.log10(255**2 / np.mean((x - y) ** 2)), "255"),
+        (lambda x, y: -10 * np.log10(1 / np.mean((x - y) ** 2)), "sign"),
+        (lambda x, y: 10 * np.log10(1 / np.sqrt(np.mean((x - y) ** 2))), "squared"),
+    ],
+    "2.2": [(10 * np.log10(1 / 25**2), "25/255"), (10 * np.log10(255 / 25), "square"), (30.0, "σ²")],
+    "2.3": [((8000, 1.59), "peak()"), ((1148, -1.59), "sign"), ((1148, 0.5), "subtract")],
+    "5.1": [
+        (lambda w: w.var(dim=0, unbiased=True).mean(), "W − 1"),
+        (lambda w: w.var(dim=1, unbiased=False).mean(), "dim 0"),
+        (lambda w: w.std(dim=0).mean(), "variance"),
+    ],
+    "5.2": [
+        (lambda v, p: min(v, key=lambda kv: kv[1])[0], "None"),
+        (lambda v, p: None, "lowest"),
+    ],
+    "5.3": [((100, 1000), "published"), ((50, 500), "2000 / 8000")],
+}
+
+
+def _late_stop(variances, patience):
+    best, best_iter = float("inf"), None
+    for iteration, value in variances:
+        if value < best:
+            best, best_iter = value, iteration
+        elif iteration - best_iter >= patience:
+            return iteration  # where it noticed, not the minimum
+    return None
+
+
+WRONG["5.2"].append((_late_stop, "minimum"))
+
+
+@pytest.mark.parametrize("key", exercises.keys())
+def test_wrong_answers_get_not_yet_and_a_hint(key):
+    assert key in WRONG, f"exercise {key}: add the wrong answers a learner might give"
+    for answer, hint in [(..., "replace the ..."), *WRONG[key]]:
+        verdict = exercises.verdict(key, answer)
+        assert not verdict.ok and hint in verdict.message, (key, answer, verdict)
+
+
+def test_an_answer_that_raises_is_not_yet_not_a_crash():
+    verdict = exercises.verdict("2.1", lambda x, y: x.nope)
+    assert not verdict.ok and "AttributeError" in verdict.message
+
+
+def test_other_right_answers_are_accepted_too():
+    alt = {
+        "1.1": lambda x, x_hat, m: torch.mean(torch.square(m * (x_hat - x))),
+        "2.1": lambda x, y: 20 * np.log10(1 / np.sqrt(((x - y) ** 2).mean())),
+        "5.1": lambda w: ((w - w.mean(0)) ** 2).mean(),
+    }
+    for key, answer in alt.items():
+        assert exercises.verdict(key, answer).ok, key
+
+
+def test_check_prints_the_verdict_and_fails_only_in_test_mode(monkeypatch, capsys):
+    monkeypatch.setattr(lessons, "TEST_MODE", False)
+    exercises.check("5.3", (100, 1000))
+    assert capsys.readouterr().out.startswith("Exercise 5.3: ✗ not yet. those are the published values")
+    monkeypatch.setattr(lessons, "TEST_MODE", True)
+    with pytest.raises(AssertionError, match="exercise 5.3"):
+        exercises.check("5.3", (100, 1000))
+    exercises.check("5.3", (25, 250))
+    assert "✓ right" in capsys.readouterr().out
+
+
+def test_every_exercise_has_an_attempt_a_check_and_a_solution_in_its_lesson():
+    seen = []
+    for path in NOTEBOOKS:
+        cells = _cells(path)
+        folded = exercises.solutions(cells)
+        for cell in cells:
+            attempt = exercises.ATTEMPT.match(cell.source) if cell.cell_type == "code" else None
+            if attempt:
+                key = attempt.group(1)
+                seen.append(key)
+                assert key.split(".")[0] == str(int(path.name[:2])), f"{path.name}: exercise {key} is another lesson's"
+                assert key in folded, f"{path.name}: exercise {key} has no folded solution"
+                checks = [c for c in cells if re.search(rf'exercises\.check\("{re.escape(key)}"', c.source)]
+                assert len(checks) == 1, f"{path.name}: exercise {key} needs one check cell"
+    assert sorted(seen) == sorted(exercises.keys())  # every registered check is used, once
+    assert all(len([k for k in seen if k.startswith(f"{n}.")]) >= 3 for n in (1, 2, 5))
+
+
+def test_the_folded_solutions_are_accepted_on_their_own():
+    """Each solution, run by itself (with the lessons' imports), passes its check: nothing leans on a lesson's state."""
+    import dip_edu as dip
+
+    for path in NOTEBOOKS:
+        for key, code in exercises.solutions(_cells(path)).items():
+            scope = {"dip": dip, "np": np, "torch": torch}
+            exec(code, scope)
+            defined = re.findall(r"^def (\w+)\(", code, re.M)
+            answer = scope[defined[-1]] if defined else scope["answer"]
+            assert exercises.verdict(key, answer).ok, (path.name, key)
+
+
+def test_the_notebooks_json_keeps_exercise_ids_unique():
+    for path in NOTEBOOKS:
+        ids = [c["id"] for c in json.loads(path.read_text())["cells"]]
+        assert len(ids) == len(set(ids)), path.name
