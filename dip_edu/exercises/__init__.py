@@ -9,6 +9,8 @@ the lesson around it.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,6 +87,13 @@ def keys() -> list[str]:
     return sorted(_CHECKS, key=lambda k: tuple(int(p) for p in k.split(".")))
 
 
-from . import lesson01, lesson02, lesson05  # noqa: E402  (each registers its checks)
+def _register_all() -> None:
+    """Import every `lessonNN` module here: each registers its checks."""
+    for module in pkgutil.iter_modules(__path__):
+        if module.name.startswith("lesson"):
+            importlib.import_module(f"{__name__}.{module.name}")
 
-__all__ = ["Verdict", "check", "exercise", "keys", "not_yet", "right", "verdict", "lesson01", "lesson02", "lesson05"]
+
+_register_all()
+
+__all__ = ["ATTEMPT", "SOLUTION", "Verdict", "check", "exercise", "keys", "not_yet", "right", "solutions", "verdict"]
