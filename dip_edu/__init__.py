@@ -12,7 +12,14 @@ from .fit import DEFAULT_CHECKPOINTS, Progress, fit, pick_device, pick_precision
 from .images import builtin_names, load
 from .metrics import psnr, psnr_y, ssim
 from .nets import PRESETS, NetSpec, build, count_params, hourglass, lesson_for, spec
-from .plots import show_comparison, show_curves, show_images, show_learning_curves, show_progression
+from .plots import (
+    show_comparison,
+    show_curves,
+    show_early_stopping,
+    show_images,
+    show_learning_curves,
+    show_progression,
+)
 from .problem import Problem
 from .replay import describe as describe_replay
 from .replay import load as load_replay
@@ -67,6 +74,7 @@ __all__ = [
     "region",
     "show_comparison",
     "show_curves",
+    "show_early_stopping",
     "show_images",
     "show_learning_curves",
     "show_progression",

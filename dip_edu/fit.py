@@ -307,7 +307,14 @@ class _Record:
         values = self.values[: self.done].cpu().numpy().astype(np.float64)
         columns = dict(zip(("loss", "psnr", "psnr_ema", "psnr_obs"), values.T, strict=True))
         out = {"iter": np.arange(1, self.done + 1), **columns, "seconds": self.seconds[: self.done].copy()}
-        return {key: out[key] for key in HISTORY_KEYS}
+        history = {key: out[key] for key in HISTORY_KEYS}
+        if self.detector is not None:  # what ES-WMV watched: NaN until its window has filled
+            variance = np.full(self.done, np.nan)
+            for k, value in self.detector.variances:
+                if k <= self.done:
+                    variance[k - 1] = value
+            history["variance"] = variance
+        return history
 
     def run(self, config: dict) -> Run:
         """The run record: the last snapshot, early stopping's pick and the configuration added."""

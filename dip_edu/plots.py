@@ -10,6 +10,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from .errors import require
 from .fit import DEFAULT_CHECKPOINTS
 from .run import Run
 
@@ -105,6 +106,46 @@ def curves_figure(run: Run | dict, ax_size: tuple[float, float] = (9, 3.2)) -> F
     else:
         right.plot(it, history["psnr_obs"], color=BLUE, lw=1)
         right.set(xlabel="iteration", ylabel="PSNR to the observation (dB)", title="no clean image to compare")
+    fig.tight_layout()
+    return fig
+
+
+@_readable
+def early_stopping_figure(run: Run) -> Figure:
+    """What ES-WMV watched and where it stopped: the windowed variance of the outputs and the PSNR, with the stop,
+    the true peak and the end marked; below, the output at each of the three."""
+    history, early, peak = run.history, run.early_stop, run.peak()
+    require("variance" in history and early, "this run did not watch for early stopping: fit with early_stop=True")
+    fig = Figure(figsize=(9, 6.2))
+    grid = fig.add_gridspec(2, 3, height_ratios=(1.1, 1))
+    top = fig.add_subplot(grid[0, :])
+    top.semilogy(history["iter"], history["variance"], color=PURPLE, lw=1.5, label="variance of the last W outputs")
+    top.set(xlabel="iteration", ylabel="windowed variance")
+    psnr = top.twinx()
+    psnr.plot(history["iter"], history["psnr"], color=BLUE, lw=1, alpha=0.5, label="PSNR (needs the clean image)")
+    psnr.set_ylabel("PSNR (dB)")
+    marks = [("ES-WMV keeps", early["iter"], GREEN, ":")]
+    watched = np.flatnonzero(np.isfinite(history["variance"]))
+    if early.get("triggered") and len(watched):  # it noticed the minimum P iterations late, and stopped watching
+        marks.append(("ES-WMV stops", int(history["iter"][watched[-1]]), GREEN, "-"))
+    if peak:
+        marks.append(("true peak", peak[0], VERMILLION, "--"))
+    marks.append(("end", run.iters, GREY, "-."))
+    for label, k, colour, style in marks:
+        top.axvline(k, color=colour, ls=style, lw=2, label=f"{label} ({k})")
+    lines = top.get_legend_handles_labels()[0] + psnr.get_legend_handles_labels()[0]
+    top.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=9)
+    top.set_title(
+        "ES-WMV watches only the outputs: it stops once their variance has not fallen for P iterations,\n"
+        "and keeps the output where the variance was lowest"
+    )
+    images = [(f"ES-WMV's pick, iteration {early['iter']}", run.early_image, early.get("psnr"))]
+    if peak:
+        near = run.snapshot(peak[0])
+        images.append((f"near the peak, iteration {near.iter}", near.out, near.psnr))
+    images.append((f"the end, iteration {run.final.iter}", run.final.out, run.final.psnr))
+    for i, (title, img, value) in enumerate(images):
+        _show(fig.add_subplot(grid[1, i]), img, title + _db(value))
     fig.tight_layout()
     return fig
 
@@ -217,6 +258,16 @@ def show_comparison(problem, run: Run | None = None, names: Sequence[str] | None
 def show_images(images: dict[str, np.ndarray], columns: int = 4) -> None:
     """Show images side by side with their titles (`grid_figure` returns them for a script)."""
     _display(grid_figure(images, columns), "images: " + "; ".join(t.replace("\n", " ") for t in images))
+
+
+def show_early_stopping(run: Run) -> None:
+    """Show what ES-WMV watched and where it stopped (`early_stopping_figure` returns it for a script)."""
+    early, peak = run.early_stop or {}, run.peak()
+    at_peak = f"; the true peak {peak[1]:.2f} dB at iteration {peak[0]}" if peak else ""
+    stop = f"ES-WMV stop at iteration {early.get('iter')}" + (
+        f" ({early['psnr']:.2f} dB)" if early.get("psnr") is not None else ""
+    )
+    _display(early_stopping_figure(run), f"windowed variance and PSNR over {run.iters} iterations; {stop}{at_peak}")
 
 
 def show_learning_curves(runs: dict[str, Run]) -> None:

@@ -18,6 +18,7 @@ from .errors import DipError, require
 from .images import read_png, save_png
 
 HISTORY_KEYS = ("iter", "loss", "psnr", "psnr_ema", "psnr_obs", "seconds")
+OPTIONAL_HISTORY = ("variance",)  # ES-WMV's windowed variance, when the fit watched for early stopping
 FORMAT = 2  # 1: run.npz + run.json, and replays in their own meta.json layout
 
 
@@ -44,7 +45,8 @@ class Run:
         How it was fitted: network, learning rate, input noise, seed, device, precision, the degradation.
     history : dict of np.ndarray
         One value per iteration: "iter", "loss", "psnr" and "psnr_ema" (against the clean image, NaN without one),
-        "psnr_obs" (against the observation, where it is known) and "seconds" since the loop started.
+        "psnr_obs" (against the observation, where it is known), "seconds" since the loop started, and with early
+        stopping "variance" (ES-WMV's windowed variance of the outputs, NaN until its window has filled).
     snapshots : list of Snapshot
         The output and the average at each checkpoint, and at the last iteration.
     observation, clean, mask : np.ndarray
@@ -201,7 +203,8 @@ class Run:
         meta = read_meta(directory)
         try:
             with np.load(directory / "history.npz", allow_pickle=False) as data:
-                history = {k: data[k].astype(np.int64 if k == "iter" else np.float64) for k in HISTORY_KEYS}
+                kept = [k for k in (*HISTORY_KEYS, *OPTIONAL_HISTORY) if k in data.files or k in HISTORY_KEYS]
+                history = {k: data[k].astype(np.int64 if k == "iter" else np.float64) for k in kept}
             image = _image_reader(directory, meta["images"])
             snaps = [
                 Snapshot(s["iter"], image(s["out"]), image(s["avg"]), s["psnr"], s["psnr_ema"])

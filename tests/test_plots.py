@@ -1,6 +1,8 @@
 """The figures read on a projector and for colour-blind eyes: text large enough, curves told apart by style too."""
 
 import matplotlib.colors as mcolors
+import numpy as np
+import pytest
 
 import dip_edu as dip
 from dip_edu import plots
@@ -36,3 +38,20 @@ def test_learning_curves_pair_each_colour_with_its_own_line_style():
 def test_strip_titles_are_readable():
     fig = plots.progression_figure(dip.load_replay("02-denoise"))
     assert min(t.get_fontsize() for t in _texts(fig)) >= 10
+
+
+def test_a_run_that_watched_for_early_stopping_keeps_the_variance_and_shows_it(astronaut64, tmp_path):
+    problem = dip.noisy(astronaut64, 25)
+    run = dip.fit(problem, "tiny", iters=300, early_stop=dip.EsWmv(window=10, patience=50), checkpoints=(150,))
+    variance = run.history["variance"]
+    assert len(variance) == run.iters and np.isnan(variance[:9]).all() and np.isfinite(variance[9]).all()
+    assert variance[run.early_stop["iter"] - 1] == np.nanmin(variance)  # the pick is the lowest variance
+    back = dip.Run.load(run.save(tmp_path / "run"))
+    assert np.array_equal(back.history["variance"], variance, equal_nan=True)
+    fig = plots.early_stopping_figure(run)
+    assert len(fig.axes) == 5  # the curves (variance and PSNR) and three images: the pick, near the peak, the end
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert any(label.startswith(f"ES-WMV keeps ({run.early_stop['iter']})") for label in labels)
+    assert "variance" not in dip.fit(problem, "tiny", iters=5, checkpoints=()).history
+    with pytest.raises(dip.DipError, match="early_stop=True"):
+        plots.early_stopping_figure(dip.fit(problem, "tiny", iters=5, checkpoints=()))
