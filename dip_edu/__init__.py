@@ -18,6 +18,7 @@ from .plots import (
     show_early_stopping,
     show_images,
     show_learning_curves,
+    show_network,
     show_progression,
 )
 from .problem import Problem
@@ -77,6 +78,7 @@ __all__ = [
     "show_early_stopping",
     "show_images",
     "show_learning_curves",
+    "show_network",
     "show_progression",
     "spec",
     "ssim",

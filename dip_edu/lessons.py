@@ -54,7 +54,7 @@ LESSONS: dict[str, Lesson] = {
     ),
     "04": Lesson("super-resolution", "sr", iters=2000, test_iters=600),
     "05": Lesson("early stopping without ground truth", "denoise", iters=3000, runs=3, test_iters=1000),
-    "06": Lesson("the architecture", "denoise", iters=1500, runs=4),
+    "06": Lesson("the architecture", "denoise", iters=1500, runs=6),  # four variants, then two fills of a hole
     "07": Lesson("your own image", "inpaint-region", iters=3000),
 }
 

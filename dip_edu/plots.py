@@ -150,6 +150,46 @@ def early_stopping_figure(run: Run) -> Figure:
     return fig
 
 
+@_readable
+def network_figure(spec, title: str = "") -> Figure:
+    """The hourglass as a picture: the way down (stride-2 convolutions) on the left, the way up (upsampling) on the
+    right, a skip connection across at each scale that has one, the channel count and map size in every box."""
+    from .nets import spec as make_spec
+
+    s = make_spec(spec)
+    n = s.depth
+    fig = Figure(figsize=(0.8 * (2 * n + 3), 1.0 + 0.8 * (n + 1)))
+    ax = fig.subplots()
+    ax.set_xlim(-0.8, 2 * n + 2.1)
+    ax.set_ylim(-n - 0.6, 0.6)
+    ax.axis("off")
+
+    def box(x, y, text, colour):
+        ax.text(x, y, text, ha="center", va="center", fontsize=9, zorder=3,
+                bbox={"boxstyle": "round,pad=0.3", "fc": colour, "ec": GREY})  # fmt: skip
+
+    def arrow(a, b, colour=GREY, style="-"):
+        ax.annotate("", b, a, zorder=2, arrowprops={"arrowstyle": "->", "color": colour, "ls": style, "lw": 1.5,
+                                                     "shrinkA": 14, "shrinkB": 14})  # fmt: skip
+
+    # level i takes its input at (i, -i): z, or the way down's box above it; its skip goes across to (2n - i, -i)
+    box(0, 0, f"z\n{s.input_depth} ch", "#FFFFFF")
+    box(2 * n + 1.3, 0, "x = f(z)\nthe image", "#FFFFFF")
+    arrow((2 * n, 0), (2 * n + 1.3, 0))
+    for i in range(n):
+        down, up = (i + 1, -(i + 1)), (2 * n - i, -i)
+        box(*down, f"↓ {s.down[i]} ch\n1/{2 ** (i + 1)}", "#DCEBF7")
+        box(*up, f"↑ {s.up[i]} ch\n1/{2**i}", "#FBE8C8")
+        arrow((i, -i), down)
+        arrow(down if i == n - 1 else (2 * n - i - 1, -(i + 1)), up)
+        if s.skip[i]:
+            arrow((i, -i), up, GREEN, "--")
+            ax.text(i + 0.45, -i + 0.12, f"skip: {s.skip[i]} ch", color=GREEN, ha="left", fontsize=9)
+    ax.set_title(title or f"{n} scales, {s.upsample} upsampling, {'with' if any(s.skip) else 'no'} skip connections")
+    fig.tight_layout()
+    return fig
+
+
 def psnr_story(history: dict) -> str:
     """What the PSNR curve did, in a few words: still rising at the end, or peaked and fell by how much."""
     psnr = np.asarray(history["psnr"], dtype=float)
@@ -268,6 +308,16 @@ def show_early_stopping(run: Run) -> None:
         f" ({early['psnr']:.2f} dB)" if early.get("psnr") is not None else ""
     )
     _display(early_stopping_figure(run), f"windowed variance and PSNR over {run.iters} iterations; {stop}{at_peak}")
+
+
+def show_network(spec, title: str = "") -> None:
+    """Show the network as a picture (`network_figure` returns it for a script)."""
+    from .nets import spec as make_spec
+
+    s = make_spec(spec)
+    skips = ", ".join(str(k) for k in s.skip)
+    alt = f"hourglass of {s.depth} scales: down {s.down}, up {s.up}, skip channels {skips}, input {s.input_depth} ch"
+    _display(network_figure(s, title), alt)
 
 
 def show_learning_curves(runs: dict[str, Run]) -> None:

@@ -55,3 +55,14 @@ def test_a_run_that_watched_for_early_stopping_keeps_the_variance_and_shows_it(a
     assert "variance" not in dip.fit(problem, "tiny", iters=5, checkpoints=()).history
     with pytest.raises(dip.DipError, match="early_stop=True"):
         plots.early_stopping_figure(dip.fit(problem, "tiny", iters=5, checkpoints=()))
+
+
+def test_the_network_picture_draws_a_box_per_scale_and_a_skip_only_where_there_is_one():
+    def drawn(spec):
+        fig = plots.network_figure(spec)
+        texts = [t.get_text() for t in fig.axes[0].texts]
+        return sum(t.startswith(("↓", "↑")) for t in texts), sum(t.startswith("skip") for t in texts)
+
+    assert drawn("lesson") == (10, 5)
+    assert drawn(dip.hourglass("lesson")) == (10, 0)
+    assert drawn(dip.spec("lesson", down=(16,) * 3, up=(16,) * 3, skip=(4, 0, 4))) == (6, 2)
