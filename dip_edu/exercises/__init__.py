@@ -48,6 +48,17 @@ def not_yet(hint: str) -> Verdict:
     return Verdict(False, hint)
 
 
+def masked_example(seed: int, requires_grad: bool = False):
+    """A small inpainting example for the checks: output x, observation x̂ and a 0/1 mask m, as (1, C, 8, 8) tensors."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(1, 3, 8, 8, generator=gen, requires_grad=requires_grad)
+    x_hat = torch.rand(1, 3, 8, 8, generator=gen)
+    m = (torch.rand(1, 1, 8, 8, generator=gen) > 0.5).float()
+    return x, x_hat, m
+
+
 def verdict(key: str, answer: object) -> Verdict:
     """The verdict on `answer` for exercise `key`; an answer left as `...` or one that raises is "not yet"."""
     if key not in _CHECKS:

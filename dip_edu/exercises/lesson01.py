@@ -5,21 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import exercise, not_yet, right
-
-
-def _tensors(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.rand(1, 3, 8, 8, generator=gen, requires_grad=True)
-    x_hat = torch.rand(1, 3, 8, 8, generator=gen)
-    m = (torch.rand(1, 1, 8, 8, generator=gen) > 0.5).float()
-    return x, x_hat, m
+from . import exercise, masked_example, not_yet, right
 
 
 @exercise("1.1")
 def masked_loss(answer) -> object:
     """`answer(x, x_hat, m)` must be E = mean(((x − x̂)·m)²), a mean over every value, differentiable."""
-    x, x_hat, m = _tensors()
+    x, x_hat, m = masked_example(0, requires_grad=True)
     got = answer(x, x_hat, m)
     if not isinstance(got, torch.Tensor) or got.numel() != 1:
         return not_yet("return one number as a tensor: end with .mean()")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import exercise, not_yet, right
+from . import exercise, masked_example, not_yet, right
 
 KINDS = ("inpaint-text", "inpaint-pixels", "inpaint-region")
 
@@ -56,18 +56,10 @@ def unknown_share(answer) -> object:
     )
 
 
-def _tensors(seed: int = 3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.rand(1, 3, 8, 8, generator=gen)
-    x_hat = torch.rand(1, 3, 8, 8, generator=gen)
-    m = (torch.rand(1, 1, 8, 8, generator=gen) > 0.5).float()
-    return x, x_hat, m
-
-
 @exercise("3.2")
 def masked_gradient(answer) -> object:
     """`answer(x, x_hat, m)`: the gradient of E = mean(((x − x̂)·m)²) with respect to x, shaped like x."""
-    x, x_hat, m = _tensors()
+    x, x_hat, m = masked_example(3)
     got = answer(x.clone(), x_hat.clone(), m.clone())
     if not isinstance(got, torch.Tensor) or got.shape != x.shape:
         return not_yet("return a tensor shaped like x: one gradient value for each value of x")
