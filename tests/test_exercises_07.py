@@ -1,0 +1,92 @@
+"""Lesson 07's exercises: a wrong answer gets "not yet" and a hint, a right one written another way gets "right"."""
+
+import numpy as np
+import pytest
+
+from dip_edu import exercises
+from dip_edu.exercises.lesson07 import DAMAGES
+
+
+def _mask(h, w, box, known=255, missing=0, dtype=np.uint8, extra=0):
+    top, left, height, width = box
+    mask = np.full((h, w), known, dtype)
+    mask[top : top + height + extra, left : left + width + extra] = missing
+    return mask
+
+
+def _swapped(h, w, box):
+    top, left, height, width = box
+    return _mask(h, w, (left, top, width, height))
+
+
+def _ends(h, w, box):
+    top, left, bottom, right = box
+    mask = np.full((h, w), 255, np.uint8)
+    mask[top:bottom, left:right] = 0
+    return mask
+
+
+def _with(damage, task):
+    return {**DAMAGES, damage: task}
+
+
+# Answers a learner might give that are wrong, with a word the hint must contain.
+WRONG = {
+    "7.1": [
+        (lambda h, w, box: _mask(h, w, box, known=0, missing=255), "other way round"),
+        (lambda h, w, box: _mask(w, h, box), "height first"),
+        (lambda h, w, box: _mask(h, w, box, known=1), "1 is almost black"),
+        (lambda h, w, box: _mask(h, w, box, known=True, missing=False, dtype=bool), "np.uint8"),
+        (lambda h, w, box: _mask(h, w, box, known=1.0, missing=0.0, dtype=np.float32), "np.uint8"),
+        (_swapped, "top counts rows"),
+        (_ends, "height and width"),
+        (lambda h, w, box: _mask(h, w, box, extra=1), "off by one"),
+        (lambda h, w, box: _mask(h + 2, w, box), "image's size"),
+        (lambda h, w, box: [[255] * w] * h, "numpy array"),
+    ],
+    "7.2": [
+        (lambda m: float((m == 255).mean()), "white"),
+        (lambda m: int((m == 0).sum()), "count"),
+        (lambda m: float((m == 0).sum() / (m.shape[0] * m.shape[1])), "3 values per pixel"),
+        (lambda m: float(1 - m.mean()), "0 (black) to 255"),
+        (lambda m: 0.5, "black pixels"),
+    ],
+    "7.3": [
+        (_with("a date stamp printed over the picture", "inpaint-region"), "strokes"),
+        (_with("a passer-by you want gone", "inpaint-text"), "whole area"),
+        (_with("grain all over a photo taken at night", "inpaint-pixels"), "no pixel is missing"),
+        (_with("a scan where half the pixels were lost at random", "denoise"), "exact"),
+        (_with("a small photo you want four times larger", "inpaint-region"), "enlarging"),
+        (_with("a passer-by you want gone", "reconstruct"), "restores nothing"),
+        (_with("grain all over a photo taken at night", "denoising"), "labels"),
+        (_with("grain all over a photo taken at night", "blur"), "not a task"),
+        (_with("grain all over a photo taken at night", ...), "replace each"),
+        ({"noise": "denoise"}, "five damages"),
+        ("denoise", "dict"),
+    ],
+}
+
+
+@pytest.mark.parametrize("key", sorted(WRONG))
+def test_wrong_answers_get_not_yet_and_a_hint(key):
+    for answer, hint in [(..., "replace the ..."), *WRONG[key]]:
+        verdict = exercises.verdict(key, answer)
+        assert not verdict.ok and hint in verdict.message, (key, answer, verdict)
+
+
+def _colour_mask(h, w, box):
+    top, left, height, width = box
+    mask = np.full((h, w, 3), 255, np.uint8)
+    mask[top : top + height, left : left + width] = 0
+    return mask
+
+
+def test_other_right_answers_are_accepted_too():
+    alt = {
+        "7.1": _colour_mask,
+        "7.2": lambda m: 1 - (m > 127).reshape(m.shape[0], m.shape[1], -1)[..., 0].mean(),
+        "7.3": dict(reversed(list(DAMAGES.items()))),
+    }
+    for key, answer in alt.items():
+        verdict = exercises.verdict(key, answer)
+        assert verdict.ok, (key, verdict)
