@@ -47,7 +47,8 @@ class Lesson:
 
 
 LESSONS: dict[str, Lesson] = {
-    "01": Lesson("the prior is in the structure", "reconstruct", iters=1500, runs=4, test_iters=150),
+    # 64×64: 12,288 values a target, against the `lesson` network's 39,127 parameters, so it could hold any of them
+    "01": Lesson("the prior is in the structure", "reconstruct", size=64, iters=1500, runs=4, test_iters=150),
     "02": Lesson("denoising", "denoise", iters=8000),
     "03": Lesson(
         "inpainting", "inpaint-text", iters=3000, runs=3, tasks=("inpaint-text", "inpaint-pixels", "inpaint-region")
