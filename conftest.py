@@ -48,6 +48,9 @@ def what_the_learner_misses(source: str, outputs: list[dict]) -> str | None:
             return "a figure is printed as text instead of shown as a picture"
         if out.get("output_type") == "execute_result" and set(out.get("data", {})) == {"text/plain"}:
             return f"the cell ends in a bare value: {''.join(text)[:80]!r} (end the line with ';')"
+    printed = "".join("".join(out.get("text", "")) for out in outputs if out.get("output_type") == "stream")
+    if "exercises.check(" in source and exercises.NOT_YET in printed:
+        return f"the folded solution does not pass its check: {printed.strip()[:200]}"
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
     if SHOWS.search(code) and not any("image/png" in k for k in kinds):
         return "the cell calls dip.show_* but shows no image/png"
