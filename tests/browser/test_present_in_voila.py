@@ -91,6 +91,12 @@ def test_a_panel_is_worked_by_keyboard_alone(page, voila):
     assert any("noUi-handle" in r for r in reached), f"the noise slider is not reachable by Tab: {reached}"
     page.keyboard.press("Space")
     panel.get_by_text(re.compile(r"^finished after 8000 iterations")).wait_for(timeout=30_000)
-    page.keyboard.press("Shift+Tab")  # back to Live, and Space fits again
+    page.keyboard.press("Shift+Tab")  # back to Live, and Space makes Run pressable again
+    assert page.evaluate("document.activeElement.innerText.trim()") == "Live"
     page.keyboard.press("Space")
-    assert panel.locator(".widget-button", has_text=re.compile(r"^\s*Run\s*$")).is_enabled()
+    run = panel.locator(".widget-button", has_text=re.compile(r"^\s*Run\s*$"))
+    for _ in range(30):  # the kernel leaves the replay, then enables Run
+        if run.is_enabled():
+            break
+        page.wait_for_timeout(500)
+    assert run.is_enabled(), "Live was chosen by keyboard but Run stayed disabled"
