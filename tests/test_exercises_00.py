@@ -2,8 +2,6 @@
 
 import math
 
-import pytest
-
 import dip_edu as dip
 from dip_edu import exercises
 
@@ -32,13 +30,6 @@ WRONG = {
         (49152, "two numbers"),
     ],
 }
-
-
-@pytest.mark.parametrize("key", sorted(WRONG))
-def test_wrong_answers_get_not_yet_and_a_hint(key):
-    for answer, hint in [(..., "replace the ..."), *WRONG[key]]:
-        verdict = exercises.verdict(key, answer)
-        assert not verdict.ok and hint in verdict.message, (key, answer, verdict)
 
 
 def test_other_right_answers_are_accepted_too():
