@@ -68,6 +68,41 @@ def test_threads_are_never_raised(tmp_path, monkeypatch, threads):
     assert cpu.limit_threads(tmp_path) == 1
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1", 1), ("2", 2), ("0.5", 1), ("1.5", 2), ("4.0", 4), ("", None), ("0", None), ("-1", None), ("two", None),
+     ("nan", None), ("inf", None)],
+)  # fmt: skip
+def test_the_jupyterhub_share_is_read_from_cpu_limit(monkeypatch, value, expected):
+    monkeypatch.setenv(cpu.HUB_KEY, value)
+    assert cpu.hub_share() == expected
+
+
+def test_usable_cpus_are_capped_by_the_jupyterhub_share_and_the_quota(tmp_path, monkeypatch):
+    monkeypatch.delenv(cpu.HUB_KEY, raising=False)
+    unlimited = cpu.usable(tmp_path)
+    monkeypatch.setenv(cpu.HUB_KEY, "1")
+    assert cpu.usable(tmp_path) == 1
+    monkeypatch.setenv(cpu.HUB_KEY, str(unlimited + 3))  # a share above the CPUs there are gives no more
+    assert cpu.usable(tmp_path) == unlimited
+    write(tmp_path, "cpu.max", "100000 100000\n")  # the smaller of quota and share wins
+    assert cpu.usable(tmp_path) == 1
+
+
+def test_threads_are_lowered_to_the_jupyterhub_share_unless_the_user_set_them(tmp_path, monkeypatch, threads):
+    for key in cpu.ENV_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv(cpu.HUB_KEY, "1")
+    torch.set_num_threads(3)
+    assert cpu.limit_threads(tmp_path) == 1 and torch.get_num_threads() == 1
+    assert "PyTorch threads capped at 1" in dip.lessons.environment()["process settings"]  # what lesson 00 prints
+
+    torch.set_num_threads(3)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert cpu.limit_threads(tmp_path) == 3
+    assert "threads capped" not in dip.lessons.environment()["process settings"]
+
+
 def test_a_cpu_fit_keeps_to_the_quota(tmp_path, monkeypatch, threads, astronaut64):
     for key in cpu.ENV_KEYS:
         monkeypatch.delenv(key, raising=False)

@@ -2,7 +2,9 @@
 
 PyTorch starts one thread per physical core of the machine. In a container with a CPU quota (a JupyterHub
 pod, a CI runner) that can be many more threads than CPUs, and OpenMP threads that wait for each other on
-shared cores slow the whole fit several times over. The fit lowers the count to the CPUs it may use.
+shared cores slow the whole fit several times over. The fit lowers the count to the CPUs it may use: its affinity
+set, the control group's quota, and the share JupyterHub gives each learner (`CPU_LIMIT`), which on one shared
+server without containers is the only limit a learner's kernel can see.
 
 glibc's malloc returns every freed block of 32 MiB or more to the kernel and takes fresh pages for the
 next one, so each step of a large fit pays a page fault per 4 KiB of every big feature map, forward and
@@ -25,6 +27,7 @@ import torch
 
 CGROUP = Path("/sys/fs/cgroup")
 ENV_KEYS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # a count the user set is left alone
+HUB_KEY = "CPU_LIMIT"  # JupyterHub's Spawner.cpu_limit, in the environment of each learner's server and kernels
 
 
 def quota(root: Path | None = None) -> int | None:
@@ -45,14 +48,28 @@ def quota(root: Path | None = None) -> int | None:
     return max(1, math.ceil(limit / period)) if limit > 0 and period > 0 else None
 
 
+def hub_share() -> int | None:
+    """CPUs JupyterHub gives this learner (`CPU_LIMIT`, set from `c.Spawner.cpu_limit`), rounded up as the quota
+    is; None when unset or not a positive number.
+
+    JupyterHub only announces the share; a spawner that runs servers as plain processes does not enforce it, so
+    without this cap every learner's fit would start a thread per core of the whole server.
+    """
+    try:
+        share = float(os.environ.get(HUB_KEY, ""))
+    except ValueError:
+        return None
+    return max(1, math.ceil(share)) if math.isfinite(share) and share > 0 else None
+
+
 def usable(root: Path | None = None) -> int:
-    """The CPUs this process may run on: its affinity set, capped by the quota."""
+    """The CPUs this process may run on: its affinity set, capped by the quota and by the JupyterHub share."""
     try:
         count = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         count = os.cpu_count() or 1
-    limit = quota(root)
-    return min(count, limit) if limit else count
+    limits = [limit for limit in (quota(root), hub_share()) if limit]
+    return min([count, *limits])
 
 
 def user_set_threads() -> bool:
