@@ -1,4 +1,5 @@
-"""The `dip-edu` command: restore one image from the shell, with a JSON summary for benchmarks and scripts.
+"""The `dip-edu` command: restore one image from the shell, with a JSON summary for benchmarks and scripts; present
+a lesson; compute the replays; copy the lessons into a learner's folder.
 
 Bad input gets one line on stderr and exit status 2; nothing is written to --out or --json before the fit
 has produced a run.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import signal
 import sys
 import warnings
@@ -61,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("lesson", help="its number, e.g. 02")
     show.add_argument("--port", type=int, help="the server's port (Voilà's default 8866)")
     show.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    copy = sub.add_parser("lessons", help="copy the lessons into a folder, never over a copy already there")
+    copy.add_argument("folder", nargs="?", default=".", help="where to put them (default: here); made if missing")
     pre = sub.add_parser("precompute", help="compute the lessons' replays (the only writer of assets/replays)")
     pre.add_argument("--only", help="comma-separated replay names (default: all)")
     pre.add_argument("--scale", default="lesson", choices=("lesson", "paper"), help="lesson: 128², CPU; paper: GPU")
@@ -183,6 +188,63 @@ def cmd_precompute(args: argparse.Namespace) -> int:
     return 0
 
 
+LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+
+
+def lessons_folder() -> Path:
+    """The lessons shipped with the package: inside it (a wheel carries them there), or beside it in a source
+    checkout (an editable install), as `lessons.ASSETS` finds the assets."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "notebooks", here.parent / "notebooks"):
+        if any(folder.glob(LESSON_GLOB)):
+            return folder
+    raise DipError("no lessons found beside the package: reinstall it (pip install dip-edu) or use a source checkout")
+
+
+def copy_lessons(folder: Path, source: Path | None = None) -> tuple[list[str], list[str]]:
+    """Copy the lessons into `folder` (made if missing), keeping every lesson already there.
+
+    Parameters
+    ----------
+    folder : Path
+        Where the lessons go, e.g. a learner's home.
+    source : Path, optional
+        The folder of lessons to copy (default: the package's, `lessons_folder()`).
+
+    Returns
+    -------
+    copied, kept : list of str
+        The file names copied, and those left alone because a file of that name was there: a learner's copy,
+        edited or not, is theirs.
+    """
+    source = lessons_folder() if source is None else source
+    require(not folder.exists() or folder.is_dir(), f"{str(folder)!r} is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    copied, kept = [], []
+    for lesson in sorted(source.glob(LESSON_GLOB)):
+        target = folder / lesson.name
+        if target.exists():
+            kept.append(lesson.name)
+            continue
+        partial = folder / f".{lesson.name}.part"  # renamed into place whole, so a copy cut short is never "there"
+        shutil.copyfile(lesson, partial)
+        os.replace(partial, target)
+        copied.append(lesson.name)
+    return copied, kept
+
+
+def cmd_lessons(args: argparse.Namespace) -> int:
+    folder = Path(args.folder).expanduser()
+    try:
+        copied, kept = copy_lessons(folder)
+    except OSError as exc:  # a folder the user may not write to, a full disk: one line, as for bad input
+        raise DipError(f"{args.folder}: {exc.strerror or exc}") from None
+    print(f"dip-edu: {len(copied)} lesson(s) copied to {folder}")
+    if kept:
+        print(f"dip-edu: kept {len(kept)} already there as they are (never overwritten): {', '.join(kept)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_notice
     warnings.simplefilter("always", DipNotice)
@@ -192,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             from .present import present
 
             return present(args.lesson, args.port, browser=not args.no_browser)
+        if args.command == "lessons":
+            return cmd_lessons(args)
         return cmd_precompute(args) if args.command == "precompute" else cmd_run(args)
     except DipError as exc:
         print(f"dip-edu: error: {exc}", file=sys.stderr)
