@@ -1,4 +1,5 @@
-"""What each lesson runs by default, the test mode that shrinks it for CI, and a timing that predicts it."""
+"""What each lesson runs by default (at the scale `dip_edu.scale` picks), the test mode that shrinks it for CI, and
+a timing that predicts it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .nets import lesson_for
+from . import scale as scales
 
 TEST_MODE = os.environ.get("DIP_EDU_TEST_MODE") == "1"
 PRESENTING = os.environ.get("DIP_EDU_PRESENT") == "1"  # shown as an app by `dip-edu present` (dip_edu.present)
@@ -41,9 +42,39 @@ class Lesson:
     test_iters: int = 300  # enough for each lesson's assert cell to check a real fact
 
     @property
+    def run_tasks(self) -> tuple[str, ...]:
+        """The task of each main run."""
+        return self.tasks or (self.task,) * self.runs
+
+    @property
+    def cpu_minutes(self) -> float:
+        """The minutes its header promises: its runs at lesson scale, at the Intel machine's paces (`CPU_PACE`)."""
+        return (
+            sum(CPU_PACE[scales.network_for(t, "lesson")] for t in self.run_tasks)
+            * (self.size / 128) ** 2
+            * (self.iters / 60)
+        )
+
+    @property
+    def paper_size(self) -> int:
+        """The image side at paper scale: the largest whose runs of the paper network should fit in `cpu_minutes`
+        on a common teaching GPU (an estimate, `dip_edu.scale`), never below the lesson's own side."""
+        return scales.paper_side(len(self.run_tasks) * self.iters, self.cpu_minutes, self.size)
+
+    def budget_at(self, scale: str) -> tuple[int, int]:
+        """(side, iterations) at a scale, without the test mode."""
+        return (self.paper_size if scale == "paper" else self.size), self.iters
+
+    @property
     def budget(self) -> tuple[int, int]:
-        """(side, iterations) to use now: the lesson's own, or the small test budget under DIP_EDU_TEST_MODE."""
-        return (self.test_size, self.test_iters) if TEST_MODE else (self.size, self.iters)
+        """(side, iterations) to use now: the lesson's own at the current scale (`dip_edu.scale.current`), or the
+        small test budget under DIP_EDU_TEST_MODE at either scale."""
+        return (self.test_size, self.test_iters) if TEST_MODE else self.budget_at(scales.current())
+
+
+# Seconds per iteration at 128×128 on the 2-core Intel machine without AMX tiles, float32 (docs/performance.md,
+# "Speed"): the paces behind the minutes each lesson's header states.
+CPU_PACE = {"lesson": 0.017, "lesson-text": 0.042, "lesson-pixels": 0.048}
 
 
 LESSONS: dict[str, Lesson] = {
@@ -63,11 +94,11 @@ LESSONS: dict[str, Lesson] = {
 ES_WMV_GAP_DB = 2.5  # lesson 05's claim: on denoising, ES-WMV's stop is within this of the true peak
 
 
-def networks(lesson: str) -> list[str]:
-    """The network preset of each of a lesson's main runs."""
+def networks(lesson: str, scale: str | None = None) -> list[str]:
+    """The network preset of each of a lesson's main runs at `scale` (the current one when not given): each task's
+    lesson network at lesson scale, the paper's network at paper scale."""
     info = LESSONS[lesson]
-    tasks = info.tasks or (info.task,) * info.runs
-    return [lesson_for(t) if info.preset == "lesson" else info.preset for t in tasks]
+    return [scales.network_for(t, scale) if info.preset == "lesson" else info.preset for t in info.run_tasks]
 
 
 def budget(lesson: str) -> tuple[int, int]:
@@ -183,6 +214,7 @@ def announce(lesson: str, preset: str | None = None) -> None:
     info = LESSONS[lesson]
     side, iters = info.budget
     predicted = estimate(lesson, preset)
+    print(scale_line(lesson))
     print(f"{info.runs} run(s) of {iters} iterations on {side}×{side}: {predicted}")
     if PRESENTING:
         _replay_first = predicted.minutes > PRESENT_LIVE_MINUTES
@@ -190,6 +222,21 @@ def announce(lesson: str, preset: str | None = None) -> None:
             print(f"Over {PRESENT_LIVE_MINUTES:.0f} minutes: the panels open on Replay, the full runs made earlier.")
         return
     print("A machine busy with other work runs slower; the panel's status line shows the pace as the fit goes.")
+
+
+def scale_line(lesson: str) -> str:
+    """One line saying which scale this lesson runs at here, and why."""
+    scale, nets = scales.current(), ", ".join(dict.fromkeys(networks(lesson)))
+    side, _ = LESSONS[lesson].budget
+    why = (
+        "set by " + scales.ENV
+        if os.environ.get(scales.ENV, "").strip()
+        else ("a CUDA GPU is here" if scale == "paper" else "no CUDA GPU here")
+    )
+    other = "lesson" if scale == "paper" else "paper"
+    return (
+        f"Scale: {scale} ({why}): network {nets} at {side}×{side}; {scales.ENV}={other} switches to the {other} scale."
+    )
 
 
 def replay_first() -> bool:

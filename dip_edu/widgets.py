@@ -21,9 +21,10 @@ from . import baselines, images, lessons, plots, replay
 from . import tasks as registry
 from .errors import DipError, quiet_notices
 from .fit import DEFAULT_CHECKPOINTS, Progress, fit
-from .nets import PRESETS, lesson_for
+from .nets import PRESETS
 from .problem import Problem
 from .run import Run
+from .scale import network_for
 
 TASKS = {name: task.label for name, task in registry.TASKS.items()}  # the panel's wording for each task
 MAX_UPLOAD_MB = 15
@@ -68,7 +69,8 @@ class Panel(W.VBox):
     iters : int, optional
         Iterations of a live run (3000 when not given).
     preset : str, optional
-        The network; None uses each task's lesson network and follows the task as it changes.
+        The network; None uses the one the lessons give each task at the current scale (`scale.network_for`:
+        the task's lesson network, or the paper's on a CUDA GPU) and follows the task as it changes.
     tasks : tuple of str, optional
         The tasks the picker offers (all of them when not given).
     upload, draw : bool
@@ -133,7 +135,8 @@ class Panel(W.VBox):
         ]
         self.mask_note = W.HTML()
         self.factor = W.Dropdown(options=[2, 4, 8], value=4, description="factor ×")
-        self.preset = W.Dropdown(options=list(PRESETS), value=preset or lesson_for(task), description="network")
+        # the network the lessons fit the task with at the current scale (dip_edu.scale): paper's on a CUDA GPU
+        self.preset = W.Dropdown(options=list(PRESETS), value=preset or network_for(task), description="network")
         self.iters = W.BoundedIntText(value=iters or 3000, min=1, max=100_000, description="iterations")
         self.mode = W.ToggleButtons(
             options=[LIVE, REPLAY],
@@ -320,8 +323,8 @@ class Panel(W.VBox):
 
     def _follow_task(self, change) -> None:
         """Switch to the new task's lesson network, unless the learner picked another network."""
-        if self.preset.value == lesson_for(change["old"]):
-            self.preset.value = lesson_for(change["new"])
+        if self.preset.value == network_for(change["old"]):
+            self.preset.value = network_for(change["new"])
 
     def _on_mode(self, change) -> None:
         if self._switching:
