@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     pre.add_argument("--iters", type=int, default=8000)
     pre.add_argument("--list", action="store_true", help="list the replays and what is present, then stop")
+    pre.add_argument("--force", action="store_true", help="refit replays already there and complete (default: keep)")
     return parser
 
 
@@ -164,10 +165,11 @@ def cmd_precompute(args: argparse.Namespace) -> int:
     from . import replay
 
     if args.list:
-        present = set(replay.available())
-        for key, recipe in replay.RECIPES.items():
-            mark = replay.describe(replay.read_meta(key)) if key in present else "not computed"
-            print(f"{key:>18}: {recipe.about}; {mark}")
+        for scale in replay.SCALES:
+            present, where = set(replay.available(scale=scale)), replay.folder(scale)
+            for key in replay.PAPER_KEYS if scale == "paper" else replay.RECIPES:
+                mark = replay.describe(replay.read_meta(key, where)) if key in present else "not computed"
+                print(f"{key:>18} ({scale}): {replay.RECIPES[key].about}; {mark}")
         return 0
     number(args.iters, "--iters", 1, None, whole=True)
     keys = [k for k in (args.only or "").split(",") if k] or None
@@ -175,7 +177,9 @@ def cmd_precompute(args: argparse.Namespace) -> int:
     print("| replay | scale | device | seconds | peak PSNR | PSNR at the end | size |")
     print("|---|---|---|---|---|---|---|")
     try:
-        summaries = replay.precompute(keys, args.scale, iters=args.iters, device=args.device, log=print)
+        summaries = replay.precompute(
+            keys, args.scale, iters=args.iters, device=args.device, force=args.force, log=print
+        )
     except KeyboardInterrupt:
         print("dip-edu: interrupted; the replays finished so far are written, the one in progress is not")
         return 130
@@ -184,6 +188,9 @@ def cmd_precompute(args: argparse.Namespace) -> int:
     failed = [s["key"] for s in summaries if "failed" in s]
     if failed:
         print(f"dip-edu: error: not written: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    if total > replay.LIMIT_BYTES:
+        print("dip-edu: error: the replays exceed their size limit; do not commit them as they are", file=sys.stderr)
         return 1
     return 0
 

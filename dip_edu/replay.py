@@ -1,14 +1,21 @@
 """Replays: full 8000-iteration runs computed once by `dip-edu precompute` and shipped, to scrub instantly.
 
-A replay is a saved `Run` (`Run.save(..., images="png")`) in `assets/replays/<lesson>-<task>/`: its `run.json`
-also says which lesson it belongs to and who made it, where and how long it took. `load` reads it back with
-`Run.load`, so every view of a live run (progression strip, curves, the panel's scrubber) shows it unchanged.
+A replay is a saved `Run` (`Run.save(..., images="png")`) in `assets/replays/<lesson>-<task>/` (lesson scale:
+128×128, the task's lesson network, made on a CPU) or `assets/replays/paper/<lesson>-<task>/` (paper scale:
+512×512, the paper's network and settings for the task, made on a GPU): its `run.json` also says which lesson
+it belongs to and who made it, where and how long it took. `load` reads it back with `Run.load`, so every view of
+a live run (progression strip, curves, the panel's scrubber) shows it unchanged.
+
+`precompute` resumes: a replay already there and complete (finished, of the iterations, side and network asked
+for) is kept, and each one is written the moment its fit ends, so an interrupted batch loses only the fit in
+progress.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 import platform
 import shutil
 import tempfile
@@ -24,6 +31,7 @@ from . import images, tasks
 from .errors import DipError, require
 from .fit import DEFAULT_CHECKPOINTS, fit, pick_device
 from .lessons import ASSETS, environment, prior_targets
+from .nets import PRESETS, NetSpec
 from .problem import Problem
 from .run import Run, Snapshot
 from .run import read_meta as read_run_meta
@@ -31,9 +39,18 @@ from .run import read_meta as read_run_meta
 ROOT = ASSETS / "replays"
 ITERS = 8000
 SNAPSHOT_EVERY = 250
-LIMIT_BYTES = 20 * 2**20  # every replay together
+LIMIT_BYTES = 40 * 2**20  # every replay of both scales together, as the repository ships them
 SCALES = {"lesson": (128, "lesson"), "paper": (512, "paper")}  # scale -> (image side, network preset)
 # At lesson scale "lesson" stands for each task's lesson network (tasks.Task.network).
+PAPER = "paper"  # the paper-scale replays' folder, inside the lesson-scale ones' (their keys are the same)
+# At paper scale a replay keeps full-size snapshots only at the paper's figure marks and its last iteration: a
+# 512×512 PNG is 250-670 kB, so 33 snapshots of output and average (every 250) would be ~20 MB for one replay.
+PAPER_MARKS = DEFAULT_CHECKPOINTS
+# The public reference code's text-inpainting network (its `kate` example): the paper network with skips as wide
+# as the scales and nearest upsampling. Every other paper-scale task uses the paper network itself.
+PAPER_NETWORKS: dict[str, tuple[str, NetSpec]] = {
+    "inpaint-text": ("paper-text", NetSpec(skip=(128,) * 5, upsample="nearest")),
+}
 
 
 @dataclass(frozen=True)
@@ -84,22 +101,81 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
+# The tasks the paper shows at its own scale, one replay each: denoising, the three inpaintings, super-resolution.
+PAPER_KEYS = ("02-denoise", "03-inpaint-text", "03-inpaint-pixels", "03-inpaint-region", "04-sr4")
+
+
 def checkpoints(iters: int) -> list[int]:
     """Snapshot iterations: every 250, the paper's 500 / 1500 / 2500 / 8000, and the last."""
     marks = set(range(SNAPSHOT_EVERY, iters + 1, SNAPSHOT_EVERY)) | {k for k in DEFAULT_CHECKPOINTS if k <= iters}
     return sorted(marks | {iters})
 
 
-def available(root: Path | None = None) -> list[str]:
-    """Keys of the replays present under `root`."""
+def paper_checkpoints(iters: int) -> list[int]:
+    """Snapshot iterations at paper scale: the paper's 500 / 1500 / 2500 / 8000 up to `iters`, and the last."""
+    return sorted({k for k in PAPER_MARKS if k <= iters} | {iters})
+
+
+def folder(scale: str = "lesson", root: Path | None = None) -> Path:
+    """Where the replays of a scale live: `root` (lesson scale) or its `paper/` folder."""
     root = Path(root or ROOT)
-    return sorted(p.parent.name for p in root.glob("*/run.json"))
+    return root / PAPER if scale == "paper" else root
 
 
-def for_task(task: str, root: Path | None = None) -> str | None:
-    """The first shipped replay of a task (its lesson's own when several lessons share the task)."""
-    shipped = set(available(root))  # in the recipes' order: a lesson's main replay before its contrasts
+def available(root: Path | None = None, scale: str = "lesson") -> list[str]:
+    """Keys of the replays of `scale` present under `root`."""
+    return sorted(p.parent.name for p in folder(scale, root).glob("*/run.json"))
+
+
+def scales_of(key: str, root: Path | None = None) -> list[str]:
+    """The scales at which the replay `key` is present: "lesson", "paper", both or none."""
+    return [scale for scale in SCALES if key in available(root, scale)]
+
+
+def for_task(task: str, root: Path | None = None, scale: str = "lesson") -> str | None:
+    """The first shipped replay of a task at `scale` (its lesson's own when several lessons share the task)."""
+    shipped = set(available(root, scale))  # in the recipes' order: a lesson's main replay before its contrasts
     return next((key for key, recipe in RECIPES.items() if key in shipped and recipe.task == task), None)
+
+
+def network_at(key: str, scale: str) -> tuple[str, str | NetSpec]:
+    """(name, network) a replay fits at `scale`: the task's lesson network, the paper network, or for text at paper
+    scale the reference code's text network (`PAPER_NETWORKS`)."""
+    task = RECIPES[key].task
+    if scale == "paper":
+        return PAPER_NETWORKS.get(task, ("paper", "paper"))
+    name = tasks.get(task).network
+    return name, name
+
+
+def settings_at(key: str, scale: str) -> dict:
+    """The optimiser settings a replay fits with: the lesson's own at lesson scale; the paper's for the task at
+    paper scale (its learning rate and input noise, `tasks.Task.paper`; the iterations are the replays' own)."""
+    recipe = RECIPES[key]
+    if scale != "paper":
+        return dict(recipe.settings)
+    paper = tasks.get(recipe.task).paper_settings(int(recipe.degradation.get("factor", 1)))
+    return {"lr": paper["lr"], "reg_noise_std": paper["reg_noise_std"]}
+
+
+def is_complete(key: str, scale: str, iters: int, side: int, network: str | NetSpec, root: Path | None = None) -> bool:
+    """Whether the replay `key` at `scale` is there whole: finished after `iters` iterations at `side` with this
+    network as it is now (a replay goes stale when its preset changes), every image file present."""
+    directory = folder(scale, root) / key
+    try:
+        meta = read_run_meta(directory)
+    except DipError:
+        return False
+    spec = PRESETS[network] if isinstance(network, str) else network
+    names = [*meta["files"].values(), *(s[k] for s in meta["snapshots"] for k in ("out", "avg"))]
+    return (
+        meta["status"] == "finished"
+        and meta["iters"] == iters
+        and meta.get("made", {}).get("scale") == scale
+        and meta.get("made", {}).get("side") == side
+        and meta["config"].get("net") == json.loads(json.dumps(spec.describe()))
+        and all((directory / f"{name}.png").is_file() for name in names)
+    )
 
 
 def precompute(
@@ -112,36 +188,67 @@ def precompute(
     preset: str | None = None,
     device: str = "auto",
     progress: bool = True,
+    force: bool = False,
     log: Callable[[str], None] = print,
 ) -> list[dict]:
     """Fit each replay's recipe and write its folder under `root` (replacing an older one whole).
 
-    `scale` picks the image side and network ("lesson": 128² and the task's lesson network, for a CPU; "paper": 512²
-    and the paper network, for a GPU); `size`, `preset` and `iters` override it (tests use a tiny one).
-    Returns one summary per replay: device, seconds, peak PSNR and its iteration, PSNR at the end, bytes; or
-    `failed` with the reason for a fit that did not finish (nothing is written for it, the others go on).
+    Parameters
+    ----------
+    keys : iterable of str, optional
+        Replays to make; all of the scale's when not given (`RECIPES`, or `PAPER_KEYS` at paper scale).
+    scale : {"lesson", "paper"}
+        "lesson": 128² and the task's lesson network, for a CPU; "paper": 512², the paper's network and settings
+        for the task, for a GPU, written under `paper/`.
+    root : Path, optional
+        The replays' folder (the shipped one when not given).
+    iters, size, preset
+        Override the iterations, the image side and the network (tests use a tiny one).
+    device : str
+        Where to fit.
+    progress : bool
+        Show a progress bar per fit.
+    force : bool
+        Refit a replay that is already there and complete; by default it is kept, so a batch resumes.
+    log : callable
+        Gets one markdown table row per replay as it is written or kept.
+
+    Returns
+    -------
+    list of dict
+        One summary per replay: device, seconds, peak PSNR and its iteration, PSNR at the end, bytes, and
+        `skipped` for one kept as it was; or `failed` with the reason for a fit that did not finish (nothing is
+        written for it, the others go on).
     """
     root = Path(root or ROOT)
     require(scale in SCALES, f"scale {scale!r}: choose {' or '.join(SCALES)}")
-    keys = list(keys) if keys else list(RECIPES)
-    unknown = [k for k in keys if k not in RECIPES]
-    require(not unknown, f"replay {unknown[0]!r}: choose from {', '.join(RECIPES)}" if unknown else "")
-    side, net = SCALES[scale]
-    side, net = size or side, preset or net
+    offered = list(PAPER_KEYS if scale == "paper" else RECIPES)
+    keys = list(keys) if keys else offered
+    unknown = [k for k in keys if k not in offered]
+    require(not unknown, f"replay {unknown[0]!r} at {scale} scale: choose from {', '.join(offered)}" if unknown else "")
+    side = size or SCALES[scale][0]
     dev = pick_device(device)
     versions = environment()
     summaries = []
     for key in keys:
         recipe = RECIPES[key]
+        name, network = (preset, preset) if preset else network_at(key, scale)
+        if not force and is_complete(key, scale, iters, side, network, root):
+            summary = {**summarize(key, folder(scale, root) / key), "skipped": True}
+            summaries.append(summary)
+            log(_line(summary) + " kept: already complete")
+            continue
         img = images.load(f"builtin:{recipe.image}", size=side, resize=True)
         problem = recipe.corrupt(img)
-        network = tasks.get(recipe.task).network if net == "lesson" else net
+        settings = settings_at(key, scale)
+        marks = paper_checkpoints(iters) if scale == "paper" else checkpoints(iters)
         start = time.time()
         # float32 everywhere: the shipped replays, and the numbers the lessons quote from them, stay reproducible
         run = fit(
-            problem, network, iters=iters, device=device, checkpoints=checkpoints(iters), progress=progress,
-            precision="float32", **recipe.settings,
+            problem, network, iters=iters, device=device, checkpoints=marks, progress=progress, precision="float32",
+            **settings,
         )  # fmt: skip
+        run.config["preset"] = name  # a spec of its own (the text network at paper scale) is named, not "custom"
         if run.status != "finished":  # the others still run; the caller learns from the summary
             failure = {"key": key, "failed": f"the fit ended {run.status} after {run.iters} iterations"}
             summaries.append(failure)
@@ -150,7 +257,8 @@ def precompute(
             continue
         made = {
             "scale": scale,
-            "scale_note": _scale_note(scale, side, network, dev.type),
+            "scale_note": _scale_note(scale, side, name, dev.type),
+            "settings": _settings_note(key, scale, name, run.config),
             "package": versions["dip-edu"],
             "torch": versions["torch"],
             "device": _device_name(dev),
@@ -160,8 +268,8 @@ def precompute(
             "date": str(date.fromtimestamp(start)),
             "command": f"dip-edu precompute --scale {scale} --only {key}",
         }
-        folder = write(run, key, recipe, made, root)
-        summary = summarize(key, folder)
+        written = write(run, key, recipe, made, folder(scale, root))
+        summary = summarize(key, written)
         summaries.append(summary)
         log(_line(summary))
     return summaries
@@ -189,9 +297,11 @@ def write(run: Run, key: str, recipe: Recipe, made: dict, root: Path | None = No
 def read_meta(key: str, root: Path | None = None) -> dict:
     """A replay's `run.json`, with a one-line error if it is missing or unreadable."""
     root = Path(root or ROOT)
+    paper = root.name == PAPER
     require(
         (root / key / "run.json").is_file(),
-        f"replay {key!r}: not found under {root.name}/; make it with dip-edu precompute",
+        f"replay {key!r}{' at paper scale' if paper else ''}: not found under {root.name}/; make it with dip-edu "
+        f"precompute{' --scale paper' if paper else ''}",
     )
     try:
         return read_run_meta(root / key)
@@ -199,16 +309,30 @@ def read_meta(key: str, root: Path | None = None) -> dict:
         raise DipError(f"replay {key!r}: {str(exc).split(': ', 1)[-1]}") from None
 
 
-def load(key: str, root: Path | None = None) -> Run:
+def load(key: str, root: Path | None = None, scale: str = "lesson") -> Run:
     """A replay as a `Run` (no fitting): history, snapshots, observation, clean image and mask.
+
+    Parameters
+    ----------
+    key : str
+        The replay, e.g. "02-denoise".
+    root : Path, optional
+        The replays' folder (the shipped one when not given).
+    scale : {"lesson", "paper", "auto"}
+        Which run of it: lesson scale (128×128, made on a CPU), paper scale (512×512, the paper's network, made
+        on a GPU), or "auto": the paper-scale one where it exists, else the lesson-scale one.
+        `describe(run)` and `run.config["made"]["scale"]` say which is shown.
 
     Decoding its PNGs takes about a second, so each replay is read once per process (while its files stay
     unchanged) and every call gets its own copy.
     """
-    root = Path(root or ROOT)
-    meta_file = root / key / "run.json"
+    require(scale in (*SCALES, "auto"), f"scale {scale!r}: choose lesson, paper or auto")
+    if scale == "auto":
+        scale = "paper" if "paper" in scales_of(key, root) else "lesson"
+    where = folder(scale, root)
+    meta_file = where / key / "run.json"
     stamp = meta_file.stat().st_mtime_ns if meta_file.is_file() else None
-    return copy.deepcopy(_load(key, root, stamp))
+    return copy.deepcopy(_load(key, where, stamp))
 
 
 @functools.lru_cache(maxsize=16)
@@ -250,10 +374,14 @@ def summarize(key: str, folder: Path) -> dict:
     }
 
 
-def total_bytes(root: Path | None = None) -> int:
-    """Size on disk of every replay together."""
-    root = Path(root or ROOT)
-    return sum(p.stat().st_size for key in available(root) for p in (root / key).iterdir())
+def total_bytes(root: Path | None = None, scale: str | None = None) -> int:
+    """Size on disk of every replay together (of one scale, if given)."""
+    return sum(
+        p.stat().st_size
+        for s in ([scale] if scale else SCALES)
+        for key in available(root, s)
+        for p in (folder(s, root) / key).iterdir()
+    )
 
 
 def rms_tolerance(factor: int) -> float:
@@ -290,6 +418,20 @@ def _scale_note(scale: str, side: int, preset: str, device: str) -> str:
         f"lesson scale on {where} ({side}×{side}, network '{preset}'), standing in for the paper-scale run "
         "(512×512, the paper network), which needs a GPU"
     )
+
+
+def _settings_note(key: str, scale: str, network: str, settings: dict) -> str:
+    """How a replay's network and settings (the run's config: lr, reg_noise_std) were chosen, in a sentence for its
+    run.json."""
+    fitted = f"lr {settings['lr']}, input noise {settings['reg_noise_std']:.3g}"
+    if scale == "paper":
+        why = (
+            "the public reference code's text-inpainting network (skips 128 channels wide, nearest upsampling)"
+            if network == "paper-text"
+            else f"network '{network}'"
+        )
+        return f"the paper's settings for {RECIPES[key].task} ({fitted}), {why}, float32"
+    return f"the lesson's settings ({fitted}), network '{network}', float32"
 
 
 def _device_name(dev) -> str:

@@ -24,6 +24,7 @@ from .fit import DEFAULT_CHECKPOINTS, Progress, fit
 from .nets import PRESETS
 from .problem import Problem
 from .run import Run
+from .scale import current as current_scale
 from .scale import network_for
 
 TASKS = {name: task.label for name, task in registry.TASKS.items()}  # the panel's wording for each task
@@ -144,6 +145,15 @@ class Panel(W.VBox):
             description="mode",
             tooltips=["fit here, now, with the Run button", "scrub a full 8000-iteration run computed ahead"],
         )
+        # Which run Replay shows, where paper-scale replays ship: the lesson-scale one or the paper's own scale.
+        paper = bool(replay.available(scale="paper"))
+        self.replay_scale = W.ToggleButtons(
+            options=[("lesson scale", "lesson"), ("paper scale", "paper")],
+            value="paper" if paper and current_scale() == "paper" else "lesson",
+            description="replay",
+            tooltips=["128×128, the lesson network, made on a CPU", "512×512, the paper's network, made on a GPU"],
+            layout=W.Layout(display=None if paper else "none"),
+        )
         self.run_button = W.Button(description="Run", button_style="success", icon="play", tooltip="fit now")
         self.stop_button = W.Button(
             description="Stop", button_style="danger", icon="stop", disabled=True, tooltip="end the fit, keep it"
@@ -188,13 +198,14 @@ class Panel(W.VBox):
         self.classic.observe(lambda change: self.show_classic(), names="value")
         self.task.observe(self._follow_task, names="value")
         self.mode.observe(self._on_mode, names="value")
+        self.replay_scale.observe(self._on_replay_scale, names="value")
         self.run_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
 
         chooser = [self.picker, self.upload] if upload else [self.picker]
         corruption = W.VBox([self.task, *[w for ws in self._controls.values() for w in ws]])
         buttons = W.HBox([self.run_button, self.stop_button])
-        controls = W.VBox([*chooser, corruption, self.preset, self.iters, self.mode, buttons])
+        controls = W.VBox([*chooser, corruption, self.preset, self.iters, self.mode, self.replay_scale, buttons])
         observed = W.VBox([self.preview, self.preview_label])
         live = W.HBox(
             [W.VBox([W.HTML("<b>output</b>"), self.live_out]), W.VBox([W.HTML("<b>average</b>"), self.live_avg])]
@@ -335,6 +346,10 @@ class Panel(W.VBox):
         else:
             self._leave_replay()
 
+    def _on_replay_scale(self, change) -> None:
+        if not self._switching and self.mode.value == REPLAY and self.replay() is None:
+            self._leave_replay(keep_message=True)
+
     def _leave_replay(self, keep_message: bool = False) -> None:
         """Back to live fitting: the views clear and show the settings in the controls."""
         message = self.message.value
@@ -360,12 +375,15 @@ class Panel(W.VBox):
         if self._running():
             self.say("a fit is running: Stop it first, then switch to Replay", error=True)
             return None
-        key = key or replay.for_task(self.task.value)
+        wanted = self.replay_scale.value
+        other = "lesson" if wanted == "paper" else "paper"  # shown where the wanted scale has none for the task
+        key = key or replay.for_task(self.task.value, scale=wanted) or replay.for_task(self.task.value, scale=other)
         if key is None:
             self.say(f"no replay of {TASKS[self.task.value]} ships with this copy; make one: dip-edu precompute")
             return None
+        scale = wanted if wanted in replay.scales_of(key) else other
         try:
-            run = replay.load(key)
+            run = replay.load(key, scale=scale)
         except DipError as exc:
             self.say(str(exc), error=True)
             return None
@@ -383,7 +401,11 @@ class Panel(W.VBox):
         value = run.config.get("psnr_input")
         psnr = "" if value is None or not np.isfinite(value) else f": PSNR {value:.2f} dB"
         self.preview_label.value = f"replay input, {recipe.about}{psnr}"
-        self.say("")
+        self.say(
+            ""
+            if scale == wanted
+            else f"no {wanted}-scale replay of {key} ships with this copy: this is the {scale}-scale one"
+        )
         self._offer_classics(self._replay_problem)
         self.show_result(run, note=replay.describe(run))
         return run

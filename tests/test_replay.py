@@ -112,7 +112,8 @@ SHIPPED = replay.available()
 
 def test_every_recipe_ships_and_all_fit_the_budget():
     assert set(SHIPPED) == set(replay.RECIPES)
-    assert replay.total_bytes() <= replay.LIMIT_BYTES
+    assert replay.total_bytes() <= replay.LIMIT_BYTES  # both scales together
+    assert replay.total_bytes() >= replay.total_bytes(scale="lesson") > 0
 
 
 @pytest.mark.parametrize("key", SHIPPED)
@@ -136,6 +137,33 @@ def test_shipped_replay(key):
         recorded, stored, tol = _within_rounding(run, snap)
         assert abs(recorded - stored) <= tol, snap.iter
     assert json.loads(json.dumps(meta)) == meta  # plain JSON, nothing Python-only
+
+
+SHIPPED_PAPER = replay.available(scale="paper")
+
+
+def test_paper_scale_replays_are_of_the_papers_tasks():
+    assert set(SHIPPED_PAPER) <= set(replay.PAPER_KEYS)
+
+
+@pytest.mark.parametrize("key", SHIPPED_PAPER)
+def test_shipped_paper_scale_replay(key):
+    meta = replay.read_meta(key, replay.folder("paper"))
+    made = meta["made"]
+    for field in ("scale", "scale_note", "settings", "package", "torch", "device", "seconds", "date", "command"):
+        assert made.get(field) not in (None, ""), field
+    assert made["scale"] == "paper" and made["side"] == replay.SCALES["paper"][0]
+    name, network = replay.network_at(key, "paper")
+    assert replay.is_complete(key, "paper", replay.ITERS, made["side"], network)  # finished, whole, not stale
+    assert meta["config"]["preset"] == name and meta["config"]["precision"] == "float32"
+    settings = replay.settings_at(key, "paper")
+    assert {k: meta["config"][k] for k in settings} == settings  # the paper's settings for the task
+    run = replay.load(key, scale="paper")
+    assert list(run.history["iter"]) == list(range(1, replay.ITERS + 1))
+    assert [s.iter for s in run.snapshots] == replay.paper_checkpoints(replay.ITERS)
+    for snap in run.snapshots:
+        recorded, stored, tol = _within_rounding(run, snap)
+        assert abs(recorded - stored) <= tol, snap.iter
 
 
 # ---- the panel's Run / Replay switch ----
