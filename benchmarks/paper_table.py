@@ -5,12 +5,18 @@
 
 Prints a markdown table per task (PSNR / SSIM per image and method, then the means, with the paper's published
 means beside them) and writes every number to JSON.
+
+Resumable: each image's rows (one JSON line per task and image) are appended to the rows file
+(paper_table-SCALE.jsonl, or --rows) the moment that image is done, and a later run skips every task and image
+already there with the same settings; --minutes stops starting new images once that many minutes have passed.
+The table and the JSON are made from the rows file, so they hold everything done so far.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -73,7 +79,7 @@ def run_one(task: str, image: str, settings: dict, device: str) -> list[dict]:
         if settings["size"] is None and max(img.shape[:2]) > 512:
             img = dip.load(f"builtin:{image}", size=512, resize=True)
     problem = corrupt(img)
-    iters = quick_iters if settings["quick"] else problem.settings["iters"]
+    iters = settings.get("iters") or (quick_iters if settings["quick"] else problem.settings["iters"])
     run = dip.fit(problem, network(settings["preset"]), iters=iters, checkpoints=(), device=device)
     rows = [
         {"method": "corrupted", "psnr": problem.psnr_input, "ssim": metrics.ssim(problem.preview(), img), "seconds": 0},
@@ -125,6 +131,30 @@ def markdown(rows: list[dict], task: str) -> str:
     return "\n".join(lines)
 
 
+def done_rows(path: Path, settings: dict) -> dict[tuple[str, str], list[dict]]:
+    """The rows already in a rows file, by (task, image), of runs made with these settings (a later line wins)."""
+    done: dict[tuple[str, str], list[dict]] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a line cut short when a run was killed while writing it
+                continue
+            if entry.get("settings") == settings:
+                done[(entry["task"], entry["image"])] = entry["rows"]
+    return done
+
+
+def append_row(path: Path, task: str, image: str, settings: dict, rows: list[dict]) -> None:
+    """Add one task and image's rows to the rows file as one JSON line, flushed to disk before returning."""
+    line = json.dumps({"task": task, "image": image, "settings": settings, "rows": rows})
+    cut = path.is_file() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+    with path.open("a") as f:
+        f.write(("\n" if cut else "") + line + "\n")  # after a line cut short by a kill, on a line of its own
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=["quick", "paper"], default="quick")
@@ -133,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         "--tasks", default=",".join(TASKS), help="comma-separated subset of: " + ", ".join(TASKS).replace("%", "%%")
     )
     parser.add_argument("--json", default=None, help="where to write the numbers (default: paper_table-SCALE.json)")
+    parser.add_argument("--rows", default=None, help="the resumable rows file (default: paper_table-SCALE.jsonl)")
+    parser.add_argument("--images", default=None, help="comma-separated subset of each task's images")
+    parser.add_argument("--minutes", type=float, default=None, help="start no new image after this many minutes")
+    parser.add_argument("--size", type=int, default=None, help="override the scale's image side (tests)")
+    parser.add_argument("--iters", type=int, default=None, help="override the scale's iterations (tests)")
+    parser.add_argument("--preset", default=None, help="override the scale's network (tests)")
     args = parser.parse_args(argv)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
@@ -140,11 +176,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown task {unknown[0]!r}; choose from: {', '.join(TASKS)}", file=sys.stderr)
         return 2
     settings = scale_settings(args.scale)
-    rows, start = [], time.perf_counter()
+    overrides = {"size": args.size, "iters": args.iters, "preset": args.preset}
+    settings.update({key: value for key, value in overrides.items() if value is not None})
+    wanted = set(args.images.split(",")) if args.images else None
+    rows_path = Path(args.rows or f"paper_table-{args.scale}.jsonl")
+    done, start, stopped = done_rows(rows_path, settings), time.perf_counter(), False
     for task in tasks:
         for image in TASKS[task][1]:
-            rows += run_one(task, image, settings, args.device)
+            if wanted is not None and image not in wanted:
+                continue
+            if (task, image) in done:
+                print(f"kept: {task} · {image} (already in {rows_path.name})", file=sys.stderr, flush=True)
+                continue
+            if args.minutes is not None and time.perf_counter() - start > args.minutes * 60:
+                stopped = True
+                continue
+            done[(task, image)] = run_one(task, image, settings, args.device)
+            append_row(rows_path, task, image, settings, done[(task, image)])
             print(f"done: {task} · {image} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+    if stopped:
+        print(f"stopped after {args.minutes} minutes: run again to go on", file=sys.stderr, flush=True)
+    rows = [row for (task, _), image_rows in done.items() if task in tasks for row in image_rows]
     device = "cuda" if args.device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
     header = (
         f"Scale `{args.scale}` ({settings['preset']} network, "
@@ -154,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header + "\n")
     for task in tasks:
-        print(markdown(rows, task))
+        if any(r["task"] == task for r in rows):
+            print(markdown(rows, task))
     out = Path(args.json or f"paper_table-{args.scale}.json")
     out.write_text(json.dumps({"scale": args.scale, "header": header, "settings": settings, "rows": rows}, indent=1))
     print(f"numbers written to {out}", file=sys.stderr)

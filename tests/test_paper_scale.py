@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import dip_edu as dip
 from dip_edu import cli, replay, tasks
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _rescored_within_rounding(run: dip.Run) -> bool:
@@ -168,3 +172,80 @@ def test_the_panels_replay_switch_offers_both_scales(made, monkeypatch):
     assert panel.result.config["replay"] == "04-sr4" and panel.result.config["made"]["scale"] == "paper"
     panel.replay_scale.value = "lesson"  # none at lesson scale: the paper-scale one, saying so
     assert panel.result.config["made"]["scale"] == "paper" and "no lesson-scale replay" in panel.message.value
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_paper_table_resumes_one_row_per_task_and_image(tmp_path, monkeypatch, capsys):
+    table = _script("paper_table")
+    rows, out = tmp_path / "rows.jsonl", tmp_path / "table.json"
+    tiny = [
+        "--size",
+        "64",
+        "--iters",
+        "3",
+        "--preset",
+        "tiny",
+        "--device",
+        "cpu",
+        "--rows",
+        str(rows),
+        "--json",
+        str(out),
+    ]
+    args = ["--scale", "paper", "--tasks", "denoise σ=25,SR ×4", "--images", "astronaut,coffee", *tiny]
+    assert table.main(args) == 0
+    lines = rows.read_text().splitlines()
+    pairs = [(json.loads(line)["task"], json.loads(line)["image"]) for line in lines]
+    assert pairs == [
+        ("denoise σ=25", "astronaut"),
+        ("denoise σ=25", "coffee"),
+        ("SR ×4", "astronaut"),
+        ("SR ×4", "coffee"),
+    ]
+    record = json.loads(out.read_text())
+    fits = [r for r in record["rows"] if r["method"] == "DIP"]
+    assert len(fits) == 4 and all(r["iters"] == 3 and r["side"] == 64 for r in fits)
+    assert record["settings"]["preset"] == "tiny" and "### SR ×4" in capsys.readouterr().out
+    called = []
+    real = table.run_one
+    monkeypatch.setattr(table, "run_one", lambda *a: called.append(a[:2]) or real(*a))
+    rows.write_text("\n".join(lines[:3]) + "\n" + lines[3][:40])  # the last line cut short, as by a kill
+    assert table.main(args) == 0
+    assert called == [("SR ×4", "coffee")]  # only what is not whole in the rows file is fitted again
+    assert table.main(args) == 0 and called == [("SR ×4", "coffee")]
+    again = json.loads(out.read_text())["rows"]
+    last = ("SR ×4", "coffee")
+    assert [r for r in again if (r["task"], r["image"]) != last] == [
+        r for r in record["rows"] if (r["task"], r["image"]) != last
+    ]  # the kept rows come back as they were written
+    assert len(again) == len(record["rows"])
+    other = [a if a != "3" else "4" for a in args]  # another iteration budget is another table: fitted anew
+    assert table.main(other) == 0
+    assert len(called) == 5
+
+
+def test_the_paper_table_starts_nothing_after_its_minutes(tmp_path, capsys):
+    table = _script("paper_table")
+    rows = tmp_path / "rows.jsonl"
+    args = [
+        "--scale",
+        "paper",
+        "--tasks",
+        "SR ×4",
+        "--minutes",
+        "0",
+        "--size",
+        "64",
+        "--iters",
+        "3",
+        "--preset",
+        "tiny",
+    ]
+    assert table.main([*args, "--device", "cpu", "--rows", str(rows), "--json", str(tmp_path / "t.json")]) == 0
+    assert not rows.exists() and "run again to go on" in capsys.readouterr().err
