@@ -36,7 +36,8 @@ PYTHON = os.environ.get("DIP_EDU_PYTHON", sys.executable)
 # enforce either limit (The Littlest JupyterHub's and Kubernetes' spawners do): size the server so that
 # learners x CPUs each <= cores, and learners x memory each fits in its memory with room to spare.
 c.Spawner.cpu_limit = float(os.environ.get("DIP_EDU_CPU_LIMIT", "1"))
-c.Spawner.mem_limit = os.environ.get("DIP_EDU_MEM_LIMIT", "1G")  # a lesson kernel peaked at 0.5 GiB (docs/teaching.md)
+# Lesson 03's kernel peaked at 726 MiB, a server holds 150 MiB (docs/teaching.md): 2G leaves room for a second lesson.
+c.Spawner.mem_limit = os.environ.get("DIP_EDU_MEM_LIMIT", "2G")
 
 # Before the learner's server starts, as the learner: copy the lessons into ~/lessons, keeping any copy already
 # there. A failed copy is logged and the server starts all the same (the learner can run `dip-edu lessons`).

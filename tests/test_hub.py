@@ -10,8 +10,8 @@ starves the others; and that the servers, the kernels, the proxy and the hub all
 It prints each learner's minutes and kernel's peak memory (and writes them to $DIP_EDU_ARTIFACTS/hub.json).
 
 It needs JupyterHub (the `test` extra) and configurable-http-proxy (`npm install --prefix classroom`), and skips
-without them, except where DIP_EDU_REQUIRE_HUB=1 (CI sets it), where their absence fails. About three minutes on
-two cores.
+without them, except where DIP_EDU_REQUIRE_HUB=1 (CI sets it), where their absence fails. About a minute on two
+cores.
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ class Learner:
     started: float = 0.0
     finished: float = 0.0
     probe: dict = field(default_factory=dict)
+    server_mib: float = 0.0  # the learner's Jupyter server itself (without the kernel), after the lesson
     failure: str = ""
 
     @property
@@ -296,14 +297,14 @@ def _report(learners: list[Learner], seconds: float) -> str:
     lines = [
         f"hub test: {len(learners)} learners, lesson {LESSON}, test mode, cpu_limit {CPU_LIMIT}, "
         f"{os.cpu_count()} CPUs here, {seconds / 60:.1f} min in all",
-        "| learner | minutes | kernel's peak memory (MiB) | PyTorch threads | CPU_LIMIT |",
-        "|---|---|---|---|---|",
+        "| learner | minutes | kernel's peak memory (MiB) | server's memory (MiB) | PyTorch threads | CPU_LIMIT |",
+        "|---|---|---|---|---|---|",
     ]
     for learner in learners:
         probe = learner.probe
         lines.append(
-            f"| {learner.name} | {learner.minutes:.2f} | {probe.get('peak_mib', 0):.0f} | {probe.get('threads')} "
-            f"| {probe.get('cpu_limit')} |"
+            f"| {learner.name} | {learner.minutes:.2f} | {probe.get('peak_mib', 0):.0f} | {learner.server_mib:.0f} "
+            f"| {probe.get('threads')} | {probe.get('cpu_limit')} |"
         )
     minutes = [learner.minutes for learner in learners]
     lines.append(f"slowest / fastest: {max(minutes) / min(minutes):.2f} (starved above {STARVED})")
@@ -343,6 +344,12 @@ def test_a_class_of_three_runs_a_lesson_at_once_on_one_hub(tmp_path, capsys):
         for thread in runs:
             thread.join()
         spawned = psutil.Process(hub.process.pid).children(recursive=True)
+        for process in spawned:  # what each learner's server holds besides its kernel, to size a class's memory
+            if "jupyterhub.singleuser" in " ".join(process.cmdline()):
+                owner = process.environ().get("JUPYTERHUB_USER")
+                for learner in learners:
+                    if learner.name == owner:
+                        learner.server_mib = process.memory_info().rss / 2**20
         for learner in learners:
             assert not learner.failure, f"{learner.name}: {learner.failure}\n{hub.tail()}"
             assert not learner.outputs, f"{learner.name}'s lesson failed: {learner.outputs}"
@@ -352,7 +359,7 @@ def test_a_class_of_three_runs_a_lesson_at_once_on_one_hub(tmp_path, capsys):
         if os.environ.get("DIP_EDU_ARTIFACTS"):
             folder = Path(os.environ["DIP_EDU_ARTIFACTS"])
             folder.mkdir(parents=True, exist_ok=True)
-            record = {learner.name: {"minutes": learner.minutes, **learner.probe} for learner in learners}
+            record = {x.name: {"minutes": x.minutes, "server_mib": x.server_mib, **x.probe} for x in learners}
             (folder / "hub.json").write_text(json.dumps(record, indent=1))
 
         for learner in learners:
