@@ -62,3 +62,24 @@ def test_a_fit_in_a_background_thread_captures_while_the_notebook_uses_the_gpu(a
     worker.join()
     assert steps > 0 and torch.isfinite(x).all()
     assert done["run"].status == "finished" and done["run"].config["cuda_graph"] and not done["run"].events
+
+
+def test_a_lesson_fits_at_the_scale_picked_for_this_gpu(capsys):
+    # lesson 02 as a learner opening it here gets it: the scale dip_edu.scale picks (the paper network on a CUDA
+    # GPU, unless DIP_EDU_SCALE says otherwise), at that scale's side, for a few hundred iterations
+    from dip_edu import lessons, scale
+
+    picked = scale.current()
+    side, _ = lessons.LESSONS["02"].budget_at(picked)
+    (network,) = lessons.networks("02")
+    assert network == ("paper" if picked == "paper" else "lesson")
+    problem = dip.noisy(dip.load("builtin:astronaut", size=side, resize=True), sigma=25)
+    run = dip.fit(problem, network, iters=300, device="cuda", checkpoints=(100,))
+    assert run.status == "finished" and run.config["cuda_graph"] and run.config["preset"] == network
+    assert run.history["psnr"][-1] > run.history["psnr"][0] + 3  # it fitted
+    with capsys.disabled():  # the pace, for the record beside the estimate the side was chosen by
+        estimate = f"; estimated for {scale.TEACHING_GPU}: {scale.teaching_gpu_seconds(side) * 1000:.1f} ms"
+        print(
+            f"\nlesson 02 at {picked} scale: {network} at {side}×{side}, {run.sec_per_iter() * 1000:.2f} ms per "
+            f"iteration on {torch.cuda.get_device_name(0)} (start-up included){estimate if network == 'paper' else ''}"
+        )

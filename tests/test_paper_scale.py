@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -249,3 +250,37 @@ def test_the_paper_table_starts_nothing_after_its_minutes(tmp_path, capsys):
     ]
     assert table.main([*args, "--device", "cpu", "--rows", str(rows), "--json", str(tmp_path / "t.json")]) == 0
     assert not rows.exists() and "run again to go on" in capsys.readouterr().err
+
+
+def test_the_gpu_script_runs_its_blocks_in_order_and_resumes(tmp_path, monkeypatch, capsys):
+    gpu = _script("gpu_paper")
+    monkeypatch.setattr(replay, "ROOT", tmp_path / "replays")
+    monkeypatch.setattr(gpu, "ROWS", tmp_path / "rows.jsonl")
+    table = _script("paper_table")
+    monkeypatch.setattr(table, "TASKS", {"SR ×4": (table.TASKS["SR ×4"][0], ["astronaut"], 1)})
+    monkeypatch.setattr(gpu, "_paper_table", lambda: table)
+    timed = []
+    monkeypatch.setattr(gpu.lessons, "estimate", lambda key: timed.append(key) or gpu.lessons.Estimate(1.0, 0.9, 1.1))
+    monkeypatch.setattr(
+        gpu.subprocess, "run", lambda *a, **k: type("Done", (), {"returncode": 0, "stdout": "", "stderr": ""})
+    )
+    out = tmp_path / "out"
+    args = ["--device", "cpu", "--iters", "2", "--side", "64", "--table-size", "64", "--table-iters", "2"]
+    assert gpu.main([*args, "--out", str(out), "--minutes", "30"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("replays: done 02-denoise") < printed.index("table: done") < printed.index("check: lesson 01")
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"paper-{key}.tar" for key in replay.PAPER_KEYS] + ["rows.jsonl", "gpu_paper.check.json"]
+    )
+    assert replay.available(scale="paper") == sorted(replay.PAPER_KEYS) and timed == list(gpu.lessons.LESSONS)
+    with tarfile.open(out / "paper-04-sr4.tar") as tar:
+        assert "04-sr4/run.json" in tar.getnames()
+    # again: everything is kept, nothing is fitted
+    monkeypatch.setattr(replay, "fit", lambda *a, **k: pytest.fail("refitted a complete replay"))
+    monkeypatch.setattr(table, "run_one", lambda *a: pytest.fail("refitted a table row"))
+    assert gpu.main([*args, "--out", str(out), "--minutes", "30", "--blocks", "replays,table"]) == 0
+    assert "replays: kept 04-sr4" in capsys.readouterr().out
+    # with no time left nothing starts, and the call says what it left
+    (replay.ROOT / "paper" / "04-sr4" / "run.json").unlink()
+    assert gpu.main([*args, "--out", str(out), "--minutes", "0", "--blocks", "replays"]) == 3
+    assert "replays: left 04-sr4 for the next call" in capsys.readouterr().out
