@@ -110,6 +110,12 @@ def _paper_table():
 
 def block_table(clock: Clock, out: Path, device: str, overrides: dict) -> bool:
     """The paper-scale table, one task and image at a time; True when every row is in the rows file."""
+    missing = [name for name in ("pywt", "bm3d") if importlib.util.find_spec(name) is None]
+    if "pywt" in missing:  # the wavelet denoiser, one of denoising's classical methods, cannot run without it
+        print("table: not started: PyWavelets is not installed here; carry it as a wheel", flush=True)
+        return False
+    if missing:
+        print("table: bm3d is not installed here: the denoising rows have no BM3D column", flush=True)
     table = _paper_table()
     settings = {**table.scale_settings("paper"), **overrides}
     done = table.done_rows(ROWS, settings)

@@ -157,7 +157,6 @@ def expected_minutes(per_iter_at_128: float, pace: dict[str, float] | None = Non
 def environment() -> dict[str, str]:
     """Versions of what the lessons use, the device a fit will run on, and what a fit changes in this process."""
     import platform
-    from importlib.metadata import version
 
     import torch
 
@@ -166,7 +165,7 @@ def environment() -> dict[str, str]:
 
     info = {"python": platform.python_version()}
     for package in ("dip-edu", "torch", "numpy", "scikit-image", "matplotlib", "ipywidgets"):
-        info[package] = version(package)
+        info[package] = _version(package)
     device = pick_device("auto")
     info["device"] = torch.cuda.get_device_name(0) if device.type == "cuda" else str(device)
     info["cpu threads"] = str(torch.get_num_threads())
@@ -176,6 +175,20 @@ def environment() -> dict[str, str]:
     changes = process_settings()
     info["process settings"] = "; ".join(changes) + " (dip_edu.fast.configure turns them off)" if changes else "none"
     return info
+
+
+def _version(package: str) -> str:
+    """An installed package's version; for this package run from a checkout without installing it (as on a GPU
+    machine that cannot install), the checkout's own; else "not installed"."""
+    import re
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        project = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        found = re.search(r'^version = "([^"]+)"', project.read_text(), re.M) if project.is_file() else None
+        return found.group(1) if package == "dip-edu" and found else "not installed"
 
 
 @dataclass(frozen=True)

@@ -284,3 +284,19 @@ def test_the_gpu_script_runs_its_blocks_in_order_and_resumes(tmp_path, monkeypat
     (replay.ROOT / "paper" / "04-sr4" / "run.json").unlink()
     assert gpu.main([*args, "--out", str(out), "--minutes", "0", "--blocks", "replays"]) == 3
     assert "replays: left 04-sr4 for the next call" in capsys.readouterr().out
+
+
+def test_a_checkout_run_without_installing_still_records_its_version(monkeypatch):
+    # a GPU machine that cannot install runs the checkout as it is: the replays it makes still say which version
+    import importlib.metadata as metadata
+
+    from dip_edu import lessons
+
+    installed = metadata.version("dip-edu")
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    info = lessons.environment()
+    assert info["dip-edu"] == installed and info["ipywidgets"] == "not installed"
