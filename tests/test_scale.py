@@ -46,7 +46,8 @@ def test_on_a_gpu_the_paper_network_at_the_side_that_keeps_the_headers_minutes(o
     assert lessons.LESSONS["03"].paper_size > 128  # three runs, five minutes: room for a larger image
 
 
-def test_the_headers_minutes_are_the_lesson_scale_prediction_at_the_intel_paces():
+def test_the_headers_minutes_are_the_lesson_scale_prediction_at_the_intel_paces(on):
+    on("cpu")
     minutes = lessons.expected_minutes(lessons.CPU_PACE["lesson"], lessons.CPU_PACE)
     assert {key: lesson.cpu_minutes for key, lesson in lessons.LESSONS.items()} == pytest.approx(minutes)
 
