@@ -165,3 +165,37 @@ def test_a_cpu_fit_reuses_memory_and_gives_it_back_even_when_interrupted(monkeyp
     run = dip.fit(dip.noisy(astronaut64, 25), "tiny", iters=5, every=2, callback=interrupt, device="cpu")
     assert run.status == "interrupted"
     assert calls == ["reuse", "give back"]
+
+
+def test_off_main_thread_runs_the_work_elsewhere_and_hands_back_its_result_or_error():
+    import threading
+
+    import pytest
+
+    from dip_edu.fast.cpu import off_main_thread
+
+    assert off_main_thread(lambda: threading.current_thread() is threading.main_thread()) is False
+    with pytest.raises(ZeroDivisionError):
+        off_main_thread(lambda: 1 / 0)
+
+
+def test_a_lessons_timing_leaves_no_parallel_work_on_the_main_thread(monkeypatch):
+    """The timing fits where a panel fits, off the main thread (an idle OpenMP team there slows later panel fits)."""
+    import importlib
+    import threading
+
+    from dip_edu import lessons
+
+    fit_module = importlib.import_module("dip_edu.fit")
+
+    threads = []
+    real = fit_module.fit
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", spy)
+    paces = lessons.block_paces("tiny", size=32, seconds=0.2)
+    assert len(paces) == 5 and all(p > 0 for p in paces)
+    assert threads and not any(threads)

@@ -21,9 +21,14 @@ import math
 import os
 import platform
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 CGROUP = Path("/sys/fs/cgroup")
 ENV_KEYS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # a count the user set is left alone
@@ -146,3 +151,27 @@ def give_back_memory() -> None:
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+def off_main_thread(work: Callable[[], T]) -> T:
+    """Run `work` in a short-lived thread, wait for it, and return its result (or raise its exception).
+
+    Why: PyTorch's OpenMP runtime (libgomp) keeps a team of worker threads for every thread that has run parallel
+    work, and once there are more such workers than CPUs it stops letting any team spin between parallel regions.
+    A panel fits in its own thread, so a timing run in the notebook's main thread would leave an idle team behind
+    and make every later panel fit about twice as slow on two cores. A thread that ends takes its team with it.
+    """
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = work()
+        except BaseException as exc:  # handed to the caller, who sees it as if `work` ran there
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="dip-edu timing", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
