@@ -20,11 +20,13 @@ ENV = "DIP_EDU_PRESENT"
 
 
 def notebooks_folder() -> Path:
-    """The lessons' folder: `notebooks/` here, or beside the package in a checkout."""
-    for folder in (Path.cwd() / "notebooks", Path(__file__).resolve().parents[1] / "notebooks"):
+    """The lessons' folder: `notebooks/` in the current folder, the current folder itself (lessons copied there by
+    `dip-edu lessons`), or the lessons shipped with the package, so a teacher's edited copy comes first."""
+    here = Path(__file__).resolve().parent
+    for folder in (Path.cwd() / "notebooks", Path.cwd(), here / "notebooks", here.parent / "notebooks"):
         if any(folder.glob("0*_*.ipynb")):
             return folder
-    require(False, "no lessons found: run this in the project's folder (the one with notebooks/)")
+    require(False, "no lessons found: run this where the lessons are, or reinstall dip-edu")
     raise AssertionError  # unreachable: require raised
 
 

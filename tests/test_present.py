@@ -55,3 +55,13 @@ def test_presenting_on_a_fast_machine_or_not_presenting_opens_live(monkeypatch, 
     lessons.announce("02")
     assert not lessons.replay_first()
     assert dip.Panel(task="denoise", size=64, preset="tiny", iters=5).mode.value == widgets.LIVE
+
+
+def test_a_folder_of_copied_lessons_is_presented_before_the_shipped_ones(tmp_path, monkeypatch):
+    from dip_edu import present
+
+    (tmp_path / "02_denoising.ipynb").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    assert present.lesson_path("02") == tmp_path / "02_denoising.ipynb"
+    monkeypatch.chdir(tmp_path.parent)  # no lessons here: the ones shipped with the package
+    assert present.lesson_path("02").name.startswith("02_") and present.lesson_path("02").parent != tmp_path
