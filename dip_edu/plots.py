@@ -233,6 +233,33 @@ def comparison_figure(problem, run: Run | None = None, names: Sequence[str] | No
 
 
 @_readable
+def downsampler_figure(factor: int) -> Figure:
+    """The super-resolution operator d as a picture: its Lanczos taps along one axis, and the square window of
+    weights one small pixel takes from the large image (the taps' outer product)."""
+    from .problem import lanczos_kernel
+
+    taps = lanczos_kernel(factor)
+    offsets = np.arange(len(taps)) - (len(taps) - 1) / 2
+    fig = Figure(figsize=(9, 3.2))
+    left, right = fig.subplots(1, 2, width_ratios=(1.6, 1))
+    left.axhline(0, color=GREY, lw=0.8)
+    left.vlines(offsets, 0, taps, color=BLUE, lw=2)
+    left.plot(offsets, taps, "o", color=BLUE)
+    left.axvspan(-factor / 2, factor / 2, color=ORANGE, alpha=0.25, label=f"the {factor} pixels it stands for")
+    left.set_xlabel("large-image pixel, from the small pixel's centre")
+    left.set_ylabel("weight")
+    left.set_title(f"{len(taps)} Lanczos taps; negative lobes sharpen")
+    left.legend(loc="upper left")
+    window = np.outer(taps, taps)
+    limit = float(np.abs(window).max())
+    right.imshow(window, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    right.set_title(f"one small pixel's {len(taps)}×{len(taps)} window")
+    right.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+@_readable
 def learning_curves_figure(runs: dict[str, Run]) -> Figure:
     """MSE to the fitted target against iterations, one line per run (the paper's Fig. 2)."""
     fig = Figure(figsize=(6.5, 4))
@@ -318,6 +345,15 @@ def show_network(spec, title: str = "") -> None:
     skips = ", ".join(str(k) for k in s.skip)
     alt = f"hourglass of {s.depth} scales: down {s.down}, up {s.up}, skip channels {skips}, input {s.input_depth} ch"
     _display(network_figure(s, title), alt)
+
+
+def show_downsampler(factor: int) -> None:
+    """Show the Lanczos downsampler d of a super-resolution ×`factor` (`downsampler_figure` returns it)."""
+    from .problem import lanczos_kernel
+
+    taps = lanczos_kernel(factor)
+    alt = f"Lanczos downsampler ×{factor}: {len(taps)} taps " + ", ".join(f"{t:.3f}" for t in taps)
+    _display(downsampler_figure(factor), alt)
 
 
 def show_learning_curves(runs: dict[str, Run]) -> None:

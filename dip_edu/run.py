@@ -10,12 +10,16 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import metrics
 from .errors import DipError, require
 from .images import read_png, save_png
+
+if TYPE_CHECKING:
+    from .problem import Problem
 
 HISTORY_KEYS = ("iter", "loss", "psnr", "psnr_ema", "psnr_obs", "seconds")
 OPTIONAL_HISTORY = ("variance",)  # ES-WMV's windowed variance, when the fit watched for early stopping
@@ -105,6 +109,14 @@ class Run:
 
     def sec_per_iter(self) -> float:
         return self.seconds / max(self.iters, 1)
+
+    def problem(self) -> Problem:
+        """The problem this run was fitted to, rebuilt from its stored images: a replay's damage, for example, to
+        restore with the classical methods."""
+        from .problem import Problem
+
+        factor = int(self.config.get("factor") or 1)
+        return Problem(self.task, self.observation, clean=self.clean, mask=self.mask, factor=factor)
 
     def summary(self) -> dict:
         """The JSON-able summary the CLI writes (everything but the images)."""

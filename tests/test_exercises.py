@@ -23,6 +23,7 @@ def _cells(path: Path) -> list:
 
 # Answers a learner might give that are wrong, with a word the hint must contain.
 WRONG = {
+    "1.0": [("the uniform noise", "not what happened"), ("both at the same pace", "0.04"), ("image", "choose one")],
     "1.1": [
         (lambda x, x_hat, m: ((x - x_hat) ** 2).mean(), "mask"),
         (lambda x, x_hat, m: (((x - x_hat) * m) ** 2).sum() / (m.sum() * 3), "every value"),
@@ -31,6 +32,7 @@ WRONG = {
     ],
     "1.2": [(lambda a, o: 0.01 * a + 0.99 * o, "swapped"), (lambda a, o: (a + o) / 2, "0.99")],
     "1.3": [((81, False), "off by one"), ((82, True), "noise"), ((500, False), "first index"), (82, "two values")],
+    "2.0": [("about the same as at its best", "peaked at"), ("higher than at its best", "not what happened")],
     "2.1": [
         (lambda x, y: 10 * np.log10(255**2 / np.mean((x - y) ** 2)), "255"),
         (lambda x, y: -10 * np.log10(1 / np.mean((x - y) ** 2)), "sign"),
@@ -90,6 +92,17 @@ def test_wrong_answers_get_not_yet_and_a_hint(key):
 def test_an_answer_that_raises_is_not_yet_not_a_crash():
     verdict = exercises.verdict("2.1", lambda x, y: x.nope)
     assert not verdict.ok and "AttributeError" in verdict.message
+
+
+def test_a_prediction_is_made_in_its_widget_and_checked_from_the_choice_picked():
+    widget = exercises.predict(["the natural image", "the uniform noise", "both at the same pace"])
+    assert widget.value is None  # nothing is chosen for the learner
+    unpicked = exercises.verdict("1.0", widget)
+    assert not unpicked.ok and "pick one" in unpicked.message
+    widget.value = "the uniform noise"
+    assert not exercises.verdict("1.0", widget).ok
+    widget.value = "the natural image"
+    assert exercises.verdict("1.0", widget).ok
 
 
 def test_other_right_answers_are_accepted_too():
@@ -154,7 +167,7 @@ def test_the_folded_solutions_are_accepted_on_their_own():
             scope = {"dip": dip, "np": np, "torch": torch}
             exec(code, scope)
             defined = re.findall(r"^def (\w+)\(", code, re.M)
-            answer = scope[defined[-1]] if defined else scope["answer"]
+            answer = scope[defined[-1]] if defined else scope.get("answer", scope.get("prediction"))
             assert exercises.verdict(key, answer).ok, (path.name, key)
 
 

@@ -6,6 +6,7 @@ from dip_edu import exercises
 
 # Answers a learner might give that are wrong, with a word the hint must contain.
 WRONG = {
+    "3.0": [("text drawn over it", "a missing rectangle:"), ("half of the pixels dropped", "not what happened")],
     "3.1": [
         (lambda p: float(p.mask.mean()), "known"),
         (lambda p: int((p.mask == 0).sum()), "count"),

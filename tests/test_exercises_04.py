@@ -43,6 +43,7 @@ def _fit_pixels(img, steps):
 
 # Answers a learner might give that are wrong, with a word the hint must contain.
 WRONG = {
+    "4.0": [("about as close", "d(x*)"), ("less close", "not what happened"), ("closer", "choose one")],
     "4.1": [
         (((32, 24, 3), 16), "height"),
         (((24, 32), 16), "channels"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -57,10 +57,32 @@ def masked_example(seed: int, requires_grad: bool = False):
     return x, x_hat, m
 
 
+def predict(choices: Sequence[str]):
+    """A prediction to commit to before running: radio buttons over `choices`, none picked yet.
+
+    Pass the widget itself to `check` after the run; the check reads the choice made (`.value`). A prediction can
+    also be written as the choice's text, which is how the folded solutions give it.
+    """
+    import ipywidgets as widgets
+
+    return widgets.RadioButtons(options=list(choices), value=None, layout={"width": "max-content"})
+
+
+def among(answer: object, choices: Sequence[str]) -> Verdict | None:
+    """A "not yet" when a prediction is not one of its choices (a typo, or an answer to another question)."""
+    if answer not in choices:
+        return not_yet("choose one of: " + "; ".join(f"{c!r}" for c in choices))
+    return None
+
+
 def verdict(key: str, answer: object) -> Verdict:
     """The verdict on `answer` for exercise `key`; an answer left as `...` or one that raises is "not yet"."""
     if key not in _CHECKS:
         raise KeyError(f"exercise {key!r}: none such; the lessons have {', '.join(sorted(_CHECKS))}")
+    if hasattr(answer, "options") and hasattr(answer, "value"):  # a `predict` widget: the choice made in it
+        if answer.value is None:
+            return not_yet("pick one of the choices above, then run this cell again")
+        answer = answer.value
     if answer is ... or answer is None:
         return not_yet("replace the ... with your answer, run that cell, then this one")
     try:
@@ -106,4 +128,17 @@ def _register_all() -> None:
 
 _register_all()
 
-__all__ = ["ATTEMPT", "SOLUTION", "Verdict", "check", "exercise", "keys", "not_yet", "right", "solutions", "verdict"]
+__all__ = [
+    "ATTEMPT",
+    "SOLUTION",
+    "Verdict",
+    "check",
+    "exercise",
+    "among",
+    "keys",
+    "not_yet",
+    "predict",
+    "right",
+    "solutions",
+    "verdict",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import exercise, masked_example, not_yet, right
+from . import among, exercise, masked_example, not_yet, right
 
 
 @exercise("1.1")
@@ -64,3 +64,25 @@ def replay_reading(answer) -> object:
     if bool(reached) != want[1]:
         return not_yet("the iteration is right; look again at the noise's loss over all 8000 iterations")
     return right(f"the image is drawn within {want[0]} iterations; the noise is never fitted that well in 8000")
+
+
+FIRST = ("the natural image", "the uniform noise", "both at the same pace")
+
+
+@exercise("1.0")
+def fitted_first(answer) -> object:
+    """A prediction: which the network fits first, a natural image or uniform noise (read from the two replays)."""
+    from ..replay import load
+
+    if (wrong := among(answer, FIRST)) is not None:
+        return wrong
+    at = 500
+    image = float(load("01-reconstruct").history["loss"][at])
+    noise = float(load("01-noise").history["loss"][at])
+    truth = FIRST[0] if image < noise / 2 else FIRST[1] if noise < image / 2 else FIRST[2]
+    seen = f"after {at} steps the loss is {image:.4f} on the image and {noise:.4f} on the noise"
+    if answer != truth:
+        return not_yet(f"not what happened: {seen}. What in a natural image could a convolutional network draw easily?")
+    return right(
+        f"{seen}, {noise / image:.0f} times higher: the network's structure favours images, before any training"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import psnr as reference_psnr
-from . import exercise, not_yet, right
+from . import among, exercise, not_yet, right
 
 
 @exercise("2.1")
@@ -60,3 +60,23 @@ def overfitting(answer) -> object:
     if not (np.isclose(float(lost), drop, atol=0.01) or np.isclose(float(lost), at_end, atol=0.01)):
         return not_yet("subtract the PSNR at the last iteration (history['psnr'][-1]) from the peak's")
     return right(f"the network keeps fitting, and after iteration {peak_iter} it is fitting the noise")
+
+
+AT_THE_END = ("higher than at its best", "about the same as at its best", "lower than at its best")
+
+
+@exercise("2.0")
+def end_against_peak(answer) -> object:
+    """A prediction: the PSNR after 8000 iterations of denoising against its best (read from the replay)."""
+    from ..replay import load
+
+    if (wrong := among(answer, AT_THE_END)) is not None:
+        return wrong
+    run = load("02-denoise")
+    peak_iter, peak_psnr = run.peak()
+    end = float(run.history["psnr"][-1])
+    truth = AT_THE_END[2] if peak_psnr - end >= 0.5 else AT_THE_END[1]
+    seen = f"the PSNR peaked at {peak_psnr:.2f} dB at iteration {peak_iter} and ended at {end:.2f} dB"
+    if answer != truth:
+        return not_yet(f"not what happened: {seen}. The loss kept falling all along: what was left for it to fit?")
+    return right(f"{seen}: after the image, the network fits the noise, and the loss cannot tell the two apart")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import exercise, masked_example, not_yet, right
+from . import among, exercise, masked_example, not_yet, right
 
 KINDS = ("inpaint-text", "inpaint-pixels", "inpaint-region")
 
@@ -124,3 +124,27 @@ def replay_gains(answer) -> object:
         f"text and dropped pixels leave a known pixel near every unknown one; the rectangle gains only "
         f"{region.final.psnr - region.config['psnr_input']:.1f} dB, because its middle is far from any"
     )
+
+
+WORST = ("text drawn over it", "half of the pixels dropped", "a missing rectangle")
+
+
+@exercise("3.0")
+def worst_fill(answer) -> object:
+    """A prediction: which kind of damage the network fills worst, scored inside the missing pixels only (read from
+    the three replays, at their end)."""
+    from ..metrics import psnr
+    from ..replay import load
+
+    if (wrong := among(answer, WORST)) is not None:
+        return wrong
+    inside = {}
+    for choice, kind in zip(WORST, KINDS, strict=True):
+        run = load(f"03-{kind}")
+        missing = run.mask[..., 0] == 0
+        inside[choice] = psnr(run.final.out[missing], run.clean[missing])
+    truth = min(inside, key=inside.get)
+    seen = "; ".join(f"{choice}: {value:.1f} dB" for choice, value in inside.items())
+    if answer != truth:
+        return not_yet(f"not what happened, inside the missing pixels: {seen}. How far is each one from a known pixel?")
+    return right(f"inside the missing pixels: {seen}. Far from any known pixel, the network can only guess")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..problem import lanczos_downsample
-from . import exercise, not_yet, right
+from . import among, exercise, not_yet, right
 
 
 @exercise("4.1")
@@ -126,3 +126,28 @@ def psnr_y(answer) -> object:
     if np.isclose(got, _psnr(_crop(img.mean(-1), 4), _crop(ref.mean(-1), 4), 1.0), atol=1e-3):
         return not_yet("Y is not the mean of the channels: it weighs them, green most")
     return not_yet("Y = 16 + 65.481·R + 128.553·G + 24.966·B; crop it, then PSNR = 10·log10(255² / MSE)")
+
+
+MATCH = ("much closer", "about as close", "less close")
+
+
+@exercise("4.0")
+def small_against_large(answer) -> object:
+    """A prediction: how closely d(x*) matches x̂, against how closely x* matches the original (read from the
+    ×4 replay, at its end)."""
+    from ..metrics import psnr
+    from ..replay import load
+
+    if (wrong := among(answer, MATCH)) is not None:
+        return wrong
+    run = load("04-sr4")
+    small = psnr(lanczos_downsample(run.final.out, run.config["factor"]), run.observation)
+    large = psnr(run.final.out, run.clean)
+    truth = MATCH[0] if small - large > 6 else MATCH[1] if abs(small - large) <= 6 else MATCH[2]
+    seen = f"d(x*) against x̂: {small:.1f} dB; x* against the original: {large:.1f} dB"
+    if answer != truth:
+        return not_yet(f"not what happened: {seen}. Which of the two does the loss look at?")
+    per = run.config["factor"] ** 2
+    return right(
+        f"{seen}. The loss is nearly zero on the small image, yet {per - 1} of every {per} values of x* are free"
+    )
