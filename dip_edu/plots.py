@@ -222,7 +222,8 @@ def comparison_figure(problem, run: Run | None = None, names: Sequence[str] | No
     """corrupted · DIP (average of outputs) · each classical method · original, each with its PSNR."""
     from . import baselines
 
-    panels = [("corrupted" + _db(problem.psnr_input), problem.preview())]
+    damaged = "observed, enlarged" if problem.factor > 1 else "corrupted"  # a small image is shown at full size
+    panels = [(damaged + _db(problem.psnr_input), problem.preview())]
     if run is not None:
         panels.append(("DIP (average)" + _db(problem.score(run.final.ema)), run.final.ema))
     for r in baselines.compare(problem, list(names) if names else None):

@@ -40,6 +40,7 @@ WRONG = {
     ],
     "2.2": [(10 * np.log10(1 / 25**2), "25/255"), (10 * np.log10(255 / 25), "square"), (30.0, "σ²")],
     "2.3": [((8000, 1.59), "peak()"), ((1148, -1.59), "sign"), ((1148, 0.5), "subtract")],
+    "5.0": [],  # filled below: it needs runs to check against
     "5.1": [
         (lambda w: w.var(dim=0, unbiased=True).mean(), "W − 1"),
         (lambda w: w.var(dim=1, unbiased=False).mean(), "dim 0"),
@@ -66,6 +67,25 @@ def _late_stop(variances, patience):
 WRONG["5.2"].append((_late_stop, "minimum"))
 
 
+class _Recorded:
+    """A stand-in for a run: only the variance history a prediction about ES-WMV reads."""
+
+    def __init__(self, variance):
+        self.history = {"variance": np.array(variance, dtype=float)}
+
+
+FALLING = {"a": _Recorded([np.nan, np.nan, 4.0, 2.0, 1.0, 1.5]), "b": _Recorded([np.nan, 3.0, 1.0, 1.2])}
+FLAT = {"a": _Recorded([np.nan, 2.0, 1.9, 2.1])}
+WRONG["5.0"] += [("it rises", "not what happened", FALLING), ("it falls", "not what happened", FLAT)]
+WRONG["5.0"] += [("falls", "choose one", FALLING)]
+
+
+def test_a_prediction_about_the_lessons_own_fits_is_checked_against_them():
+    assert exercises.needs_evidence("5.0") and not exercises.needs_evidence("2.0")
+    assert exercises.verdict("5.0", "it falls", FALLING).ok
+    assert exercises.verdict("5.0", "it stays flat", FLAT).ok
+
+
 def _all_wrong() -> dict:
     """Every lesson's wrong answers: this file's (lessons 01, 02, 05) and each tests/test_exercises_NN.py's `WRONG`."""
     import importlib.util
@@ -84,8 +104,9 @@ ALL_WRONG = _all_wrong()
 
 @pytest.mark.parametrize("key", sorted(ALL_WRONG))
 def test_wrong_answers_get_not_yet_and_a_hint(key):
-    for answer, hint in [(..., "replace the ..."), *ALL_WRONG[key]]:
-        verdict = exercises.verdict(key, answer)
+    """An entry is (answer, hint) or, for a prediction about the lesson's own fits, (answer, hint, evidence)."""
+    for answer, hint, *evidence in [(..., "replace the ..."), *ALL_WRONG[key]]:
+        verdict = exercises.verdict(key, answer, *evidence)
         assert not verdict.ok and hint in verdict.message, (key, answer, verdict)
 
 
@@ -164,6 +185,8 @@ def test_the_folded_solutions_are_accepted_on_their_own():
 
     for path in NOTEBOOKS:
         for key, code in exercises.solutions(_cells(path)).items():
+            if exercises.needs_evidence(key):  # checked against the lesson's own fits, when the tests run the lesson
+                continue
             scope = {"dip": dip, "np": np, "torch": torch}
             exec(code, scope)
             defined = re.findall(r"^def (\w+)\(", code, re.M)
@@ -175,3 +198,12 @@ def test_the_notebooks_json_keeps_exercise_ids_unique():
     for path in NOTEBOOKS:
         ids = [c["id"] for c in json.loads(path.read_text())["cells"]]
         assert len(ids) == len(set(ids)), path.name
+
+
+def test_a_projected_lesson_shows_no_verdicts(monkeypatch, capsys):
+    from dip_edu import lessons
+
+    monkeypatch.setattr(lessons, "PRESENTING", True)
+    exercises.check("2.1", ...)
+    printed = capsys.readouterr().out
+    assert exercises.NOT_YET not in printed and "for the class" in printed

@@ -7,6 +7,7 @@ from dip_edu import exercises
 
 # Answers a learner might give that are wrong, with a word the hint must contain.
 WRONG = {
+    "0.0": [("about 2 times", "954,083"), ("about 250 times", "not so"), ("25", "choose one")],
     "0.1": [
         (lambda mse, g: mse * 10 ** (g / 10), "go down"),
         (lambda mse, g: mse / 10**g, "10 dB"),

@@ -11,6 +11,7 @@ def _per_scale(spec, count):
 
 # Answers a learner might give that are wrong, with a word the hint must contain.
 WRONG = {
+    "6.0": [("bilinear upsampling", "not so"), ("plain hourglass (no skip)", "23,023"), ("three scales", "choose one")],
     "6.1": [
         (lambda spec: _per_scale(spec, lambda s, cin, up: s * (cin + 1)), "1×1 convolution alone"),
         (lambda spec: _per_scale(spec, lambda s, cin, up: s * (cin + 3)), "wider"),

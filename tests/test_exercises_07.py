@@ -31,6 +31,22 @@ def _with(damage, task):
 
 # Answers a learner might give that are wrong, with a word the hint must contain.
 WRONG = {
+    "7.0": [
+        (
+            "Deep Image Prior",
+            "not here",
+            {"damaged": 16.5, "Deep Image Prior": 31.6, "nearest pixel": 32.8, "biharmonic": 35.0},
+        ),
+        ("biharmonic", "painted mask", {}),
+        (
+            "biharmonic",
+            "not here",
+            {
+                **{"damaged": 16.5, "Deep Image Prior": 31.6, "nearest pixel": 32.8, "biharmonic": 35.0},
+                "Deep Image Prior": 36.0,
+            },
+        ),
+    ],
     "7.1": [
         (lambda h, w, box: _mask(h, w, box, known=0, missing=255), "other way round"),
         (lambda h, w, box: _mask(w, h, box), "height first"),

@@ -75,8 +75,12 @@ def among(answer: object, choices: Sequence[str]) -> Verdict | None:
     return None
 
 
-def verdict(key: str, answer: object) -> Verdict:
-    """The verdict on `answer` for exercise `key`; an answer left as `...` or one that raises is "not yet"."""
+def verdict(key: str, answer: object, *evidence: object) -> Verdict:
+    """The verdict on `answer` for exercise `key`; an answer left as `...` or one that raises is "not yet".
+
+    A prediction about the lesson's own fits is checked against `evidence`, what those fits measured (its runs, or
+    the scores it printed); other checks take the answer alone.
+    """
     if key not in _CHECKS:
         raise KeyError(f"exercise {key!r}: none such; the lessons have {', '.join(sorted(_CHECKS))}")
     if hasattr(answer, "options") and hasattr(answer, "value"):  # a `predict` widget: the choice made in it
@@ -86,17 +90,32 @@ def verdict(key: str, answer: object) -> Verdict:
     if answer is ... or answer is None:
         return not_yet("replace the ... with your answer, run that cell, then this one")
     try:
-        return _CHECKS[key](answer)
+        return _CHECKS[key](answer, *evidence)
     except Exception as exc:  # a learner's function that fails is an answer to improve, not a crash
+        if "NoneType" in str(exc):  # most often a function still ending in `...`, which returns None
+            return not_yet("your function returned None: replace its ... with code that returns the answer")
         return not_yet(f"your answer raised {exc.__class__.__name__}: {str(exc)[:200]}")
 
 
 NOT_YET = "✗ not yet"  # what a check prints for an answer that does not hold (the tests look for it)
 
 
-def check(key: str, answer: object) -> None:
-    """Print whether `answer` solves exercise `key`: "✓ right" and why it matters, or "✗ not yet" and a hint."""
-    result = verdict(key, answer)
+def needs_evidence(key: str) -> bool:
+    """Whether exercise `key` is a prediction checked against what the lesson's own fits measured."""
+    import inspect
+
+    return len(inspect.signature(_CHECKS[key]).parameters) > 1
+
+
+def check(key: str, answer: object, *evidence: object) -> None:
+    """Print whether `answer` solves exercise `key`: "✓ right" and why it matters, or "✗ not yet" and a hint.
+    A prediction about the lesson's own fits also takes what they measured (`evidence`)."""
+    from ..lessons import PRESENTING
+
+    if PRESENTING:  # projected as an app: the class answers aloud, and "not yet" under every question would mislead
+        print(f"Exercise {key}: for the class to answer; the notebook checks each answer")
+        return
+    result = verdict(key, answer, *evidence)
     mark = "✓ right" if result.ok else NOT_YET
     print(f"Exercise {key}: {mark}" + (f". {result.message}" if result.message else ""))
 
@@ -136,6 +155,7 @@ __all__ = [
     "exercise",
     "among",
     "keys",
+    "needs_evidence",
     "not_yet",
     "predict",
     "right",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import exercise, not_yet, right
+from . import among, exercise, not_yet, right
 
 
 @exercise("0.1")
@@ -80,3 +80,22 @@ def values_and_parameters(answer) -> object:
         f"the lesson network has {params:,} parameters for the image's {values:,} values, the paper's {paper:,}: "
         "the prior does not come from a network too small to store the image, but from its structure"
     )
+
+
+WIDER = ("about 2 times", "about 25 times", "about 250 times")
+
+
+@exercise("0.0")
+def wider_networks(answer) -> object:
+    """A prediction: how many times the `lesson` network's parameters the wider `lesson-text` has."""
+    from ..nets import build, count_params
+
+    if (wrong := among(answer, WIDER)) is not None:
+        return wrong
+    narrow, wide = count_params(build("lesson")), count_params(build("lesson-text"))
+    ratio = wide / narrow
+    truth = min(WIDER, key=lambda choice: abs(np.log(float(choice.split()[1]) / ratio)))
+    seen = f"`lesson` has {narrow:,} parameters and `lesson-text` {wide:,}, {ratio:.0f} times as many"
+    if answer != truth:
+        return not_yet(f"not so: {seen}. A 3×3 convolution's weights grow with its input channels times its outputs")
+    return right(f"{seen}: twice the channels means four times the weights, and its coarse scales are 128 wide")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..stopping import EsWmv
-from . import exercise, not_yet, right
+from . import among, exercise, not_yet, right
 
 
 @exercise("5.1")
@@ -61,3 +61,26 @@ def scaled_window(answer) -> object:
     if tuple(answer) != (want.window, want.patience):
         return not_yet("both scale with the run: multiply by 2000 / 8000 (never below 10 and 50)")
     return right("a quarter of the run, a quarter of the window and patience")
+
+
+WHILE_DRAWING = ("it falls", "it stays flat", "it rises")
+
+
+@exercise("5.0")
+def variance_while_drawing(answer, runs: dict) -> object:
+    """A prediction about the lesson's fits: what the variance of the recent outputs does while the image appears
+    (from each run's recorded variance: its first value once the window has filled, against its lowest)."""
+    import numpy as np
+
+    if (wrong := among(answer, WHILE_DRAWING)) is not None:
+        return wrong
+    falls = []
+    for run in runs.values():
+        variance = np.asarray(run.history["variance"], dtype=float)
+        recorded = variance[np.isfinite(variance)]
+        falls.append(recorded.min() < 0.5 * recorded[0])
+    truth = WHILE_DRAWING[0] if all(falls) else WHILE_DRAWING[1]
+    seen = f"in {sum(falls)} of {len(falls)} runs the variance fell to under half its first value"
+    if answer != truth:
+        return not_yet(f"not what happened: {seen}. Look at the purple curves: what happens early on?")
+    return right(f"{seen}: the outputs settle as the image appears, then stir again once the network draws noise")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from . import exercise, not_yet, right
+from . import among, exercise, not_yet, right
 
 
 def _specs() -> list:
@@ -181,3 +181,25 @@ def smoothest(answer) -> object:
         f"{measured[best]:.3f} against {rest}: without skips every pixel is drawn from the coarsest map, so the "
         "untrained network already draws smooth images, and fits detail last"
     )
+
+
+FEWEST = ("plain hourglass (no skip)", "bilinear upsampling", "3 scales")
+
+
+@exercise("6.0")
+def fewest_parameters(answer) -> object:
+    """A prediction: which of the lesson's variants has the fewest parameters (counted from the variants' specs)."""
+    from ..nets import build, count_params, hourglass, spec
+
+    if (wrong := among(answer, FEWEST)) is not None:
+        return wrong
+    counts = {
+        "plain hourglass (no skip)": count_params(build(hourglass("lesson"))),
+        "bilinear upsampling": count_params(build(spec("lesson", upsample="bilinear"))),
+        "3 scales": count_params(build(spec("lesson", down=(16, 16, 16), up=(16, 16, 16), skip=(4, 4, 4)))),
+    }
+    truth = min(counts, key=counts.get)
+    seen = ", ".join(f"{name}: {count:,}" for name, count in counts.items())
+    if answer != truth:
+        return not_yet(f"not so ({seen}). Which change removes whole layers, and which only changes how maps grow?")
+    return right(f"{seen}. Upsampling has no weights, and each skip is a few 1×1 filters; two scales less is 40 %")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import exercise, not_yet, right
+from . import among, exercise, not_yet, right
 
 
 def _box_mask(h: int, w: int, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -133,4 +133,25 @@ def task_for(answer) -> object:
     return right(
         "the task decides what the loss compares: known pixels through a mask, the grainy photo itself, or the "
         "output made small again; the network and its prior stay the same"
+    )
+
+
+HIGHEST = ("Deep Image Prior", "nearest pixel", "biharmonic")
+
+
+@exercise("7.0")
+def highest_score(answer, scores: dict) -> object:
+    """A prediction about the lesson's fit: which fill of the damage scores highest (`scores`, PSNR in dB by
+    method, as the lesson prints them)."""
+    if (wrong := among(answer, HIGHEST)) is not None:
+        return wrong
+    scored = {name: scores[name] for name in HIGHEST if name in scores}
+    if len(scored) < len(HIGHEST):
+        return not_yet("the scores need a clean photo and a painted mask: run the fit and the cell that scores it")
+    truth = max(scored, key=scored.get)
+    seen = ", ".join(f"{name} {value:.2f} dB" for name, value in scored.items())
+    if answer != truth:
+        return not_yet(f"not here: {seen}. How wide are the strokes, and how far is a known pixel from each gap?")
+    return right(
+        f"{seen}. Across thin strokes a fill from the pixels beside them is hard to beat; on large holes less so"
     )
