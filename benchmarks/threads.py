@@ -9,7 +9,9 @@ parallel regions, so a fit in a second thread can run at half speed. Each case r
 prints milliseconds per iteration:
 
 - main: a fit in the main thread, after a warm-up fit there;
-- thread after main: a fit in another thread once the main thread has fitted (a lesson timed in the main thread);
+- thread after main, no trial: a fit in another thread once the main thread has fitted, with every CPU
+  (`fast.configure(cap_threads=False)` turns the thread trial off);
+- thread after main: the same with the thread trial, which keeps the faster of every CPU and one thread;
 - thread after thread: a fit in another thread once a short-lived thread has fitted (how the lessons time);
 - one thread: a fit in another thread with PyTorch limited to one thread.
 """
@@ -43,6 +45,10 @@ def elsewhere(work):
 if case == "main":
     fit()
     ms = fit()
+elif case == "thread after main, no trial":
+    dip.fast.configure(cap_threads=False)
+    fit()
+    ms = elsewhere(fit)
 elif case == "thread after main":
     fit()
     ms = elsewhere(fit)
@@ -55,7 +61,7 @@ else:
 print(f"{ms:.1f}")
 """
 
-CASES = ("main", "thread after main", "thread after thread", "one thread")
+CASES = ("main", "thread after main, no trial", "thread after main", "thread after thread", "one thread")
 
 
 def measure(case: str, side: int, iters: int) -> float:
@@ -72,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iters", type=int, default=300)
     args = parser.parse_args(argv)
     print(f"`lesson` network, {args.side}×{args.side}, {args.iters} iterations a case")
-    print(f"{'case':<22}{'ms/iter':>9}")
+    print(f"{'case':<30}{'ms/iter':>9}")
     for case in CASES:
-        print(f"{case:<22}{measure(case, args.side, args.iters):>9.1f}", flush=True)
+        print(f"{case:<30}{measure(case, args.side, args.iters):>9.1f}", flush=True)
     return 0
 
 

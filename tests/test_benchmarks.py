@@ -442,6 +442,6 @@ def test_curve_runs_the_engine_at_either_precision_from_the_same_start():
 def test_threads_times_every_case_in_its_own_process(capsys):
     threads = _script("threads")
     assert threads.main(["--side", "64", "--iters", "3"]) == 0
-    rows = [line for line in capsys.readouterr().out.splitlines() if line[:22].strip() in threads.CASES]
-    assert [r[:22].strip() for r in rows] == list(threads.CASES)
-    assert all(float(r[22:]) > 0 for r in rows)
+    rows = [line for line in capsys.readouterr().out.splitlines() if line[:30].strip() in threads.CASES]
+    assert [r[:30].strip() for r in rows] == list(threads.CASES)
+    assert all(float(r[30:]) > 0 for r in rows)

@@ -199,3 +199,51 @@ def test_a_lessons_timing_leaves_no_parallel_work_on_the_main_thread(monkeypatch
     paces = lessons.block_paces("tiny", size=32, seconds=0.2)
     assert len(paces) == 5 and all(p > 0 for p in paces)
     assert threads and not any(threads)
+
+
+@pytest.mark.parametrize("faster", ["one", "many"])
+def test_a_thread_trial_keeps_the_faster_thread_count_and_the_fit_ends_with_the_count_it_began(faster):
+    import time
+
+    import torch
+
+    from dip_edu.fast.cpu import ThreadTrial
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+
+        def step(x):
+            slow = (torch.get_num_threads() > 1) == (faster == "one")
+            time.sleep(0.01 if slow else 0.001)
+            return x
+
+        trial = ThreadTrial(step)
+        for _ in range(1 + 2 * ThreadTrial.TRIAL):
+            trial(torch.zeros(1))
+        assert torch.get_num_threads() == (1 if faster == "one" else 2)
+        assert sorted(trial.seconds) == [1, 2] and all(len(v) == ThreadTrial.TRIAL for v in trial.seconds.values())
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_fit_off_the_main_thread_leaves_the_thread_count_it_found():
+    import threading
+
+    import numpy as np
+    import torch
+
+    import dip_edu as dip
+
+    problem = dip.noisy(np.full((32, 32, 3), 0.5, dtype=np.float32), sigma=25)
+    seen = {}
+
+    def fit():
+        start = torch.get_num_threads()
+        dip.fit(problem, "tiny", iters=12, checkpoints=(), device="cpu")
+        seen["before"], seen["after"] = start, torch.get_num_threads()
+
+    thread = threading.Thread(target=fit)
+    thread.start()
+    thread.join()
+    assert seen["after"] == min(seen["before"], cpu.usable())

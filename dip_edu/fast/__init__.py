@@ -17,6 +17,7 @@ None of it changes the algorithm; each measure was kept only where it was measur
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 
 import torch
@@ -136,8 +137,13 @@ class Engine:
             return self.net(net_input).float().contiguous()
 
     def step(self, fn: Callable[[torch.Tensor], Outputs]) -> Step:
-        """`fn` (one whole training step) as the engine runs it: replayed from a CUDA graph on a GPU."""
-        return Step(fn, graph=self.graph)
+        """`fn` (one whole training step) as the engine runs it: replayed from a CUDA graph on a GPU; on a CPU, off
+        the main thread (a panel's fit), with the faster of its thread count and one thread (`cpu.ThreadTrial`)."""
+        step = Step(fn, graph=self.graph)
+        off_main = threading.current_thread() is not threading.main_thread()
+        if self.dev.type == "cpu" and off_main and _PROCESS["cap_threads"] and not cpu.user_set_threads():
+            return cpu.ThreadTrial(step)
+        return step
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -148,12 +154,15 @@ class Engine:
             return
         if _PROCESS["cap_threads"]:
             cpu.limit_threads()
+        threads = torch.get_num_threads()
         if _PROCESS["keep_memory"]:
             cpu.reuse_memory()
         try:
             yield
         finally:
             cpu.give_back_memory()
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)  # a thread trial's pick holds for its own fit only
 
 
 __all__ = ["BF16_MIN_WIDTH", "PRECISIONS", "Engine", "Step", "configure", "pick_precision", "process_settings"]

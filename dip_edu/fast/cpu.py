@@ -22,6 +22,7 @@ import os
 import platform
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -175,3 +176,35 @@ def off_main_thread(work: Callable[[], T]) -> T:
     if "error" in box:
         raise box["error"]
     return box["result"]
+
+
+class ThreadTrial:
+    """A fit's step that, off the main thread, tries its thread count and one thread, and keeps the faster.
+
+    Why: once the notebook's main thread has run parallel PyTorch work (a degradation, a learner's own loop), its
+    idle OpenMP team stays, and a fit in another thread with every CPU can then run slower than with one (see
+    `off_main_thread`). Which holds depends on what ran before, so it is measured: steps 2 to 1 + `TRIAL` with the
+    thread count given, the next `TRIAL` with one, then the faster for the rest. The first step is a warm-up.
+    """
+
+    TRIAL = 4
+
+    def __init__(self, step) -> None:
+        self.step, self.calls, self.many = step, 0, torch.get_num_threads()
+        self.seconds: dict[int, list[float]] = {}
+
+    def __getattr__(self, name: str):
+        return getattr(self.step, name)  # reset, graphed: the step's own
+
+    def __call__(self, net_input: torch.Tensor):
+        self.calls += 1
+        if self.many == 1 or not 1 < self.calls <= 1 + 2 * self.TRIAL:
+            return self.step(net_input)
+        threads = self.many if self.calls <= 1 + self.TRIAL else 1
+        torch.set_num_threads(threads)
+        start = time.perf_counter()
+        outputs = self.step(net_input)
+        self.seconds.setdefault(threads, []).append(time.perf_counter() - start)
+        if self.calls == 1 + 2 * self.TRIAL:
+            torch.set_num_threads(min(self.seconds, key=lambda n: sorted(self.seconds[n])[self.TRIAL // 2]))
+        return outputs
