@@ -21,13 +21,14 @@ ENV = "DIP_EDU_PRESENT"
 
 def notebooks_folder() -> Path:
     """The lessons' folder: `notebooks/` in the current folder, the current folder itself (lessons copied there by
-    `dip-edu lessons`), or the lessons shipped with the package, so a teacher's edited copy comes first."""
-    here = Path(__file__).resolve().parent
-    for folder in (Path.cwd() / "notebooks", Path.cwd(), here / "notebooks", here.parent / "notebooks"):
-        if any(folder.glob("0*_*.ipynb")):
+    `dip-edu lessons`), or the lessons shipped with the package (`cli.lessons_folder`), so a teacher's edited copy
+    comes first."""
+    from .cli import LESSON_GLOB, lessons_folder
+
+    for folder in (Path.cwd() / "notebooks", Path.cwd()):
+        if any(folder.glob(LESSON_GLOB)):
             return folder
-    require(False, "no lessons found: run this where the lessons are, or reinstall dip-edu")
-    raise AssertionError  # unreachable: require raised
+    return lessons_folder()
 
 
 def lesson_path(lesson: str, folder: Path | None = None) -> Path:
