@@ -182,23 +182,13 @@ def _script(name: str):
     return module
 
 
+TINY_TABLE = ["--size", "64", "--iters", "3", "--preset", "tiny"]  # the paper-scale table at a CPU test's size
+
+
 def test_the_paper_table_resumes_one_row_per_task_and_image(tmp_path, monkeypatch, capsys):
     table = _script("paper_table")
     rows, out = tmp_path / "rows.jsonl", tmp_path / "table.json"
-    tiny = [
-        "--size",
-        "64",
-        "--iters",
-        "3",
-        "--preset",
-        "tiny",
-        "--device",
-        "cpu",
-        "--rows",
-        str(rows),
-        "--json",
-        str(out),
-    ]
+    tiny = [*TINY_TABLE, "--device", "cpu", "--rows", str(rows), "--json", str(out)]
     args = ["--scale", "paper", "--tasks", "denoise σ=25,SR ×4", "--images", "astronaut,coffee", *tiny]
     assert table.main(args) == 0
     lines = rows.read_text().splitlines()
@@ -234,20 +224,7 @@ def test_the_paper_table_resumes_one_row_per_task_and_image(tmp_path, monkeypatc
 def test_the_paper_table_starts_nothing_after_its_minutes(tmp_path, capsys):
     table = _script("paper_table")
     rows = tmp_path / "rows.jsonl"
-    args = [
-        "--scale",
-        "paper",
-        "--tasks",
-        "SR ×4",
-        "--minutes",
-        "0",
-        "--size",
-        "64",
-        "--iters",
-        "3",
-        "--preset",
-        "tiny",
-    ]
+    args = ["--scale", "paper", "--tasks", "SR ×4", "--minutes", "0", *TINY_TABLE]
     assert table.main([*args, "--device", "cpu", "--rows", str(rows), "--json", str(tmp_path / "t.json")]) == 0
     assert not rows.exists() and "run again to go on" in capsys.readouterr().err
 
