@@ -46,14 +46,16 @@ class Lesson:
         """The task of each main run."""
         return self.tasks or (self.task,) * self.runs
 
+    def minutes(self, nets: list[str], pace, side: int, iters: int) -> float:
+        """Minutes of its main runs, one per network of `nets`, at `side` and `iters`, from `pace(net)`: seconds per
+        iteration at 128×128 (the cost grows with the pixel count)."""
+        return sum(pace(net) for net in nets) * (side / 128) ** 2 * iters / 60
+
     @property
     def cpu_minutes(self) -> float:
         """The minutes its header promises: its runs at lesson scale, at the Intel machine's paces (`CPU_PACE`)."""
-        return (
-            sum(CPU_PACE[scales.network_for(t, "lesson")] for t in self.run_tasks)
-            * (self.size / 128) ** 2
-            * (self.iters / 60)
-        )
+        nets = [scales.network_for(t, "lesson") for t in self.run_tasks]
+        return self.minutes(nets, CPU_PACE.__getitem__, self.size, self.iters)
 
     @property
     def paper_size(self) -> int:
@@ -147,13 +149,11 @@ def seconds_per_iter(preset: str = "lesson", size: int = 128, seconds: float = 2
 def expected_minutes(per_iter_at_128: float, pace: dict[str, float] | None = None) -> dict[str, float]:
     """Minutes each lesson's main runs should take here, from the seconds per iteration at 128×128: `pace`
     by network where known (a wider network costs more), else `per_iter_at_128`."""
-    out = {}
-    for key, lesson in LESSONS.items():
-        side, iters = lesson.budget
-        scale = (side / 128) ** 2  # cost grows with the pixel count
-        per_run = [(pace or {}).get(net, per_iter_at_128) for net in networks(key)]
-        out[key] = sum(per_run) * scale * iters / 60
-    return out
+    known = pace or {}
+    return {
+        key: lesson.minutes(networks(key), lambda net: known.get(net, per_iter_at_128), *lesson.budget)
+        for key, lesson in LESSONS.items()
+    }
 
 
 def environment() -> dict[str, str]:
