@@ -43,6 +43,12 @@ c.Spawner.mem_limit = os.environ.get("DIP_EDU_MEM_LIMIT", "2G")
 # there. A failed copy is logged and the server starts all the same (the learner can run `dip-edu lessons`).
 STARTUP = 'py="$1"; shift; "$py" -m dip_edu.cli lessons "$HOME/lessons"; exec "$py" -m jupyterhub.singleuser "$@"'
 c.Spawner.cmd = ["/bin/sh", "-c", STARTUP, "dip-edu-learner", PYTHON]
+# Each kernel talks to its learner's server over TCP ports on 127.0.0.1, which the server picks just before the
+# kernel starts. With a class, many servers pick ports at once, and another process can take a picked port before
+# the kernel binds it: the kernel dies at launch. Without the port cache, the automatic restart moves the kernel to
+# new ports and JupyterLab's "Restart kernel" reconnects it; with the cache (Jupyter's default) every restart
+# retries the taken port and the kernel is lost (tests/test_hub.py shows both).
+c.Spawner.args = ["--KernelManager.cache_ports=False"]
 c.Spawner.default_url = "/lab/tree/lessons"  # JupyterLab, opened on the lessons' folder
 c.Spawner.start_timeout = 180  # a busy server imports PyTorch slowly; the default 60 s is too short with a class
 c.Spawner.http_timeout = 180
@@ -81,7 +87,7 @@ else:
     c.Spawner.ip = "127.0.0.1"
     c.Spawner.env_keep.append("DIP_EDU_TEST_MODE")  # the lessons' small budgets, when the tests start the hub with it
     if os.geteuid() == 0:  # the servers run as whoever started the hub, root in CI, which Jupyter refuses by default
-        c.Spawner.args = ["--allow-root"]
+        c.Spawner.args = [*c.Spawner.args, "--allow-root"]
     c.JupyterHub.authenticator_class = "dummy"  # any name, one shared password: testing only
     c.DummyAuthenticator.password = os.environ["DIP_EDU_HUB_PASSWORD"]
     c.Authenticator.allow_all = True

@@ -47,6 +47,8 @@ CPU_LIMIT = 1  # three learners on two cores: one thread each keeps the cores bu
 STARVED = 1.5
 START_SECONDS = 240  # three servers starting at once on two cores, each importing PyTorch for the lesson copy
 CELL_SECONDS = 600  # no lesson cell in test mode comes near this; it only bounds a hung kernel
+FIRST_ANSWER_SECONDS = 90  # a kernel that died at launch has been restarted well within this
+CONNECTIONS = 3
 
 PROBE = """
 import json, os, resource, torch
@@ -73,6 +75,15 @@ def _missing() -> str | None:
     return None
 
 
+def _require_hub() -> None:
+    """Skip without the hub's programs, or fail where DIP_EDU_REQUIRE_HUB=1."""
+    missing = _missing()
+    if missing and os.environ.get("DIP_EDU_REQUIRE_HUB") == "1":
+        pytest.fail(f"DIP_EDU_REQUIRE_HUB=1, but {missing}")
+    if missing:
+        pytest.skip(missing)
+
+
 def _free_ports(count: int) -> list[int]:
     """Ports free on 127.0.0.1 now, all different (held open together while they are picked)."""
     sockets = [socket.socket() for _ in range(count)]
@@ -94,6 +105,7 @@ class Learner:
     finished: float = 0.0
     probe: dict = field(default_factory=dict)
     server_mib: float = 0.0  # the learner's Jupyter server itself (without the kernel), after the lesson
+    restarts: int = 0  # kernel restarts because a new kernel did not answer
     failure: str = ""
 
     @property
@@ -204,7 +216,7 @@ def _message(raw: str | bytes) -> dict:
     return json.loads(raw)
 
 
-def _execute(ws, code: str, session: str) -> list[dict]:
+def _execute(ws, code: str, session: str, seconds: float = CELL_SECONDS) -> list[dict]:
     """Run `code` in the kernel behind the websocket; the outputs it made (stream, display, result, error)."""
     msg_id = uuid.uuid4().hex
     header = {"msg_id": msg_id, "msg_type": "execute_request", "session": session, "username": "", "version": "5.3"}
@@ -212,7 +224,7 @@ def _execute(ws, code: str, session: str) -> list[dict]:
     request = {"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": "shell"}
     ws.send(json.dumps(request))
     outputs, idle, replied = [], False, False
-    deadline = time.monotonic() + CELL_SECONDS
+    deadline = time.monotonic() + seconds
     while not (idle and replied):
         ws.settimeout(max(1.0, deadline - time.monotonic()))
         msg = _message(ws.recv())  # a hung kernel ends in a timeout here
@@ -251,10 +263,35 @@ def _code_cells(notebook: dict) -> list[str]:
     return code
 
 
+def _connect(hub: Hub, learner: Learner, kernel: str, session: str):
+    """A websocket to the learner's kernel, once the kernel has answered through it.
+
+    A kernel whose port another process took dies at launch, and the automatic restart moves it to new ports (the
+    classroom's `cache_ports=False`), where the learner's server reaches it only after a restart through the API:
+    what a learner does with JupyterLab's "Restart kernel" when a new notebook's kernel does not answer.
+    """
+    import websocket
+
+    url = hub.url.replace("http", "ws", 1) + f"/user/{learner.name}/api/kernels/{kernel}/channels?session_id={session}"
+    for attempt in range(CONNECTIONS):
+        if attempt:
+            learner.restarts += 1
+            restarted = hub.user_api(learner, "POST", f"/kernels/{kernel}/restart")
+            assert restarted.status_code == 200, f"{learner.name} could not restart the kernel: {restarted.text}"
+        ws = None
+        try:
+            ws = websocket.create_connection(url, header=[f"Authorization: token {learner.token}"], timeout=150)
+            _execute(ws, "pass", session, seconds=FIRST_ANSWER_SECONDS)
+            return ws
+        except (websocket.WebSocketException, OSError):
+            if ws is not None:
+                ws.close()
+    raise AssertionError(f"{learner.name}'s kernel did not answer, restarted {CONNECTIONS - 1} times:\n{hub.tail()}")
+
+
 def _run_lesson(hub: Hub, learner: Learner, go: threading.Barrier) -> None:
     """One learner: open the lesson from their home, then run its cells in a kernel; the lesson starts together
     with the other learners' (`go`)."""
-    import websocket
 
     try:
         listing = hub.user_api(learner, "GET", "/contents/lessons").json()
@@ -270,10 +307,7 @@ def _run_lesson(hub: Hub, learner: Learner, go: threading.Barrier) -> None:
         )
         assert made.status_code == 201, made.text
         kernel, session = made.json()["kernel"]["id"], uuid.uuid4().hex
-        url = hub.url.replace("http", "ws", 1) + f"/user/{learner.name}/api/kernels/{kernel}/channels"
-        ws = websocket.create_connection(
-            f"{url}?session_id={session}", header=[f"Authorization: token {learner.token}"], timeout=60
-        )
+        ws = _connect(hub, learner, kernel, session)
         try:
             go.wait(timeout=START_SECONDS)
             learner.started = time.monotonic()
@@ -297,14 +331,15 @@ def _report(learners: list[Learner], seconds: float) -> str:
     lines = [
         f"hub test: {len(learners)} learners, lesson {LESSON}, test mode, cpu_limit {CPU_LIMIT}, "
         f"{os.cpu_count()} CPUs here, {seconds / 60:.1f} min in all",
-        "| learner | minutes | kernel's peak memory (MiB) | server's memory (MiB) | PyTorch threads | CPU_LIMIT |",
-        "|---|---|---|---|---|---|",
+        "| learner | minutes | kernel's peak memory (MiB) | server's memory (MiB) | PyTorch threads | CPU_LIMIT "
+        "| restarts |",
+        "|---|---|---|---|---|---|---|",
     ]
     for learner in learners:
         probe = learner.probe
         lines.append(
             f"| {learner.name} | {learner.minutes:.2f} | {probe.get('peak_mib', 0):.0f} | {learner.server_mib:.0f} "
-            f"| {probe.get('threads')} | {probe.get('cpu_limit')} |"
+            f"| {probe.get('threads')} | {probe.get('cpu_limit')} | {learner.restarts} |"
         )
     minutes = [learner.minutes for learner in learners]
     lines.append(f"slowest / fastest: {max(minutes) / min(minutes):.2f} (starved above {STARVED})")
@@ -314,11 +349,7 @@ def _report(learners: list[Learner], seconds: float) -> str:
 def test_a_class_of_three_runs_a_lesson_at_once_on_one_hub(tmp_path, capsys):
     import psutil
 
-    missing = _missing()
-    if missing and os.environ.get("DIP_EDU_REQUIRE_HUB") == "1":
-        pytest.fail(f"DIP_EDU_REQUIRE_HUB=1, but {missing}")
-    if missing:
-        pytest.skip(missing)
+    _require_hub()
     began = time.monotonic()
     hub = Hub(tmp_path)
     spawned: list = []  # every process under the hub: the proxy, the learners' servers and their kernels
@@ -394,3 +425,89 @@ def test_a_class_of_three_runs_a_lesson_at_once_on_one_hub(tmp_path, capsys):
                 pass
         if hub.process.poll() is None:
             hub.process.wait(timeout=30)
+
+
+def _wait_for(check, seconds: float, failure: str):
+    """Poll `check` until it returns something truthy; that value, or an AssertionError saying `failure`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(failure)
+
+
+def test_a_learner_restarts_a_kernel_whose_port_was_taken(tmp_path):
+    """With a class, many servers pick kernel ports at once, and another process can take a port that a learner's
+    server picked before the kernel binds it: the kernel dies at launch. Under the settings the classroom gives the
+    learners' servers, the automatic restart moves the kernel to new ports, and JupyterLab's "Restart kernel" brings
+    it back; under Jupyter's defaults every restart retries the taken port and the kernel is lost."""
+    import requests
+    import websocket
+    from traitlets.config.loader import PyFileConfigLoader
+
+    _require_hub()  # the classroom's configuration refuses to load without its proxy
+    learner_args = list(PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config().Spawner.args)
+    # A kernel that waits before it binds its ports, so that the test takes one of them first.
+    spec = tmp_path / "kernels" / "late"
+    spec.mkdir(parents=True)
+    late = f'sleep 3; exec "{sys.executable}" -m ipykernel_launcher -f "$0"'
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": ["/bin/sh", "-c", late, "{connection_file}"], "language": "python", "display_name": "late"})
+    )
+    runtime, (port,), token = tmp_path / "runtime", _free_ports(1), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTER_PATH": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(runtime)}
+    command = [sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"]
+    command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--no-browser"]
+    command += [*learner_args, *(["--allow-root"] if os.geteuid() == 0 else [])]
+    url, headers = f"http://127.0.0.1:{port}/api", {"Authorization": f"token {token}"}
+    with open(tmp_path / "server.log", "wb") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    taken = socket.socket()
+    try:
+
+        def answers() -> bool:
+            try:
+                return requests.get(url, headers=headers, timeout=5).ok
+            except requests.ConnectionError:
+                return False
+
+        _wait_for(answers, 60, "the learner's server did not start")
+        kernel = requests.post(f"{url}/kernels", headers=headers, json={"name": "late"}, timeout=60).json()["id"]
+        connection = runtime / f"kernel-{kernel}.json"
+        first = json.loads(connection.read_text())["control_port"]
+        taken.bind(("127.0.0.1", first))
+        taken.listen()
+
+        def moved() -> int:
+            try:
+                now = json.loads(connection.read_text())["control_port"]
+            except (FileNotFoundError, json.JSONDecodeError):  # between a restart's cleanup and its new file
+                return 0
+            return 0 if now == first else now
+
+        def listening(port: int) -> bool:
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        moved_to = _wait_for(moved, 60, "every automatic restart retried the taken port: the kernel is lost")
+        # the learner restarts a kernel that has come up (and not answered), not one still being restarted
+        _wait_for(lambda: listening(moved_to), 60, "the restarted kernel did not bind its new ports")
+        restarted = requests.post(f"{url}/kernels/{kernel}/restart", headers=headers, timeout=120)
+        assert restarted.status_code == 200, restarted.text
+        session = uuid.uuid4().hex
+        ws = websocket.create_connection(
+            f"{url}/kernels/{kernel}/channels?session_id={session}".replace("http", "ws", 1),
+            header=[f"Authorization: token {token}"],
+            timeout=60,
+        )
+        try:
+            outputs = _execute(ws, "print(6 * 7)", session, seconds=FIRST_ANSWER_SECONDS)
+        finally:
+            ws.close()
+        assert [o.get("text") for o in outputs] == ["42\n"], outputs
+    finally:
+        taken.close()
+        server.terminate()
+        server.wait(timeout=30)
