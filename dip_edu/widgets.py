@@ -617,7 +617,7 @@ class Panel(W.VBox):
         self.live_out.value = images.png_bytes(p.out)
         self.live_avg.value = images.png_bytes(p.ema)
         if now - self._last_curves >= CURVES_COST_RATIO * self._curves_seconds or p.iter == p.iters:
-            self.live_curves.value = plots.png(plots.curves_figure(p.history, ax_size=(8, 2.6)))
+            self.live_curves.value = plots.png(plots.curves_figure(p.history, ax_size=(8, 3.3)))
             self.live_curves.layout.display = None
             self._curves_seconds = time.monotonic() - now
             self._last_curves = now
@@ -641,7 +641,7 @@ class Panel(W.VBox):
             summary += f"; best PSNR {peak[1]:.2f} dB at iteration {peak[0]}"
         self.live_out.value = images.png_bytes(run.final.out)  # the result itself, from the clean input z
         self.live_avg.value = images.png_bytes(run.final.ema)
-        self.live_curves.value = plots.png(plots.curves_figure(run, ax_size=(8, 2.6)))
+        self.live_curves.value = plots.png(plots.curves_figure(run, ax_size=(8, 3.3)))
         self.live_curves.layout.display = None
         if run.snapshots:
             last = len(run.snapshots) - 1

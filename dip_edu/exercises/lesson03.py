@@ -85,7 +85,7 @@ def masked_gradient(answer) -> object:
 
 @exercise("3.3")
 def replay_gains(answer) -> object:
-    """`answer` = (the kind whose replay gains most over its damaged input at the end, that gain in dB)."""
+    """`answer` = (the kind whose replay gains least over its damaged input at the end, that gain in dB)."""
     from ..replay import load
 
     runs = {kind: load(f"03-{kind}") for kind in KINDS}
@@ -99,30 +99,35 @@ def replay_gains(answer) -> object:
         for kind, run in runs.items()
     }
     gains = {kind: {end - runs[kind].config["psnr_input"] for end in ends[kind]} for kind in KINDS}
-    best = max(KINDS, key=lambda kind: runs[kind].final.psnr - runs[kind].config["psnr_input"])
+    least = min(KINDS, key=lambda kind: runs[kind].final.psnr - runs[kind].config["psnr_input"])
     if not isinstance(answer, tuple) or len(answer) != 2:
         return not_yet("answer with two values: (kind, gain in dB)")
     kind, gain = answer
     kind = str(kind).removeprefix("03-")
-    kind = kind if kind.startswith("inpaint-") else f"inpaint-{kind}"  # "text" for "inpaint-text"
+    kind = kind if kind.startswith("inpaint-") else f"inpaint-{kind}"  # "region" for "inpaint-region"
     if kind not in KINDS:
         return not_yet(f"name the kind as the lesson does: {', '.join(KINDS)}")
     gain = float(gain)
-    if kind != best:
+    if kind != least:
         lowest_input = min(KINDS, key=lambda k: runs[k].config["psnr_input"])
         if kind == lowest_input:
-            return not_yet("that kind starts lowest; compare the gains: restored minus damaged, for each kind")
-        return not_yet("compare the gains: the PSNR at the end minus config['psnr_input'], for each kind")
+            return not_yet(
+                "that kind is the most damaged, not the one that gains least: compare the gains, restored "
+                "minus damaged, for each kind"
+            )
+        return not_yet(
+            "compare the gains: the PSNR at the end minus config['psnr_input'], for each kind, and take the smallest"
+        )
     if any(np.isclose(gain, -g, atol=0.05) for g in gains[kind]):
         return not_yet("the sign: the gain is the restored PSNR minus the damaged one, a positive number")
     if any(np.isclose(gain, end, atol=0.05) for end in ends[kind]):
         return not_yet("that is the restored PSNR: subtract the damaged image's, replay.config['psnr_input']")
     if not any(np.isclose(gain, g, atol=0.05) for g in gains[kind]):
         return not_yet("the kind is right; the gain is replay.final.psnr − replay.config['psnr_input']")
-    region = runs["inpaint-region"]
+    others = [min(gains[k]) for k in KINDS if k != least]
     return right(
-        f"text and dropped pixels leave a known pixel near every unknown one; the rectangle gains only "
-        f"{region.final.psnr - region.config['psnr_input']:.1f} dB, because its middle is far from any"
+        f"the rectangle's middle is far from every known pixel, so the network has to invent it; text and dropped "
+        f"pixels leave a known pixel near every unknown one and gain {min(others):.0f}–{max(others):.0f} dB"
     )
 
 

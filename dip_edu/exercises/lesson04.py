@@ -59,7 +59,14 @@ def twin(answer) -> object:
         got = got.detach().cpu().numpy()
     got = np.asarray(got, dtype=np.float32)
     if got.shape != img.shape:
-        return not_yet(f"return an image shaped like img, {img.shape}: the large image, not its small version")
+        if got.size == img.size:  # the right values in torch's layout, (1, 3, H, W) or (3, H, W)
+            return not_yet(
+                f"return it laid out as img is, {img.shape} (height, width, channels): from a (1, 3, H, W) tensor x, "
+                "x[0].permute(1, 2, 0)"
+            )
+        if got.size == small.size:
+            return not_yet(f"return an image shaped like img, {img.shape}: the large image, not its small version")
+        return not_yet(f"return an image shaped like img, {img.shape}")
     if np.abs(got - img).max() < 0.05:
         return not_yet("that is img itself, or nearly: make an image that differs from it")
     gap = float(np.abs(lanczos_downsample(got, 4) - small).max())
