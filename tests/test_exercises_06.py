@@ -28,6 +28,7 @@ WRONG = {
         (lambda spec, side: (side // 32, spec.down[-1]), "spec.depth"),
         (lambda spec, side: (side // 2**spec.depth, spec.down[0]), "finest first"),
         (lambda spec, side: (side // 2**spec.depth, spec.skip[-1]), "crosses over"),
+        (lambda spec, side: (side // 2**spec.depth, spec.up[-1]), "way up"),
         (lambda spec, side: side // 2**spec.depth, "two numbers"),
     ],
     "6.3": [

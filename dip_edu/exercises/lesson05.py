@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..stopping import EsWmv
@@ -14,7 +15,10 @@ def windowed_variance(answer) -> object:
     window = torch.rand(6, 50, generator=torch.Generator().manual_seed(0))
     got = answer(window.clone())
     want = window.var(dim=0, unbiased=False).mean()
-    if not isinstance(got, torch.Tensor) and not isinstance(got, float):
+    count = got.numel() if isinstance(got, torch.Tensor) else np.size(got)
+    if isinstance(got, torch.Tensor | np.ndarray) and count != 1:
+        return not_yet(f"return one number, not {count}: average the variances over the N values")
+    if not isinstance(got, torch.Tensor | np.ndarray | float | np.floating):
         return not_yet("return one number")
     got = torch.as_tensor(float(got))
     if torch.isclose(got, window.var(dim=0, unbiased=True).mean()):
@@ -56,6 +60,12 @@ def stopping_rule(answer) -> object:
 def scaled_window(answer) -> object:
     """`answer` = (window, patience) the lessons use for a 2000-iteration run."""
     want = EsWmv.for_iters(2000)
+    if isinstance(answer, EsWmv):
+        return not_yet("that is the package's detector: work the pair out, then compare it with its .window, .patience")
+    if not isinstance(answer, tuple | list) or len(answer) != 2:
+        return not_yet("answer with two numbers: (window, patience)")
+    if tuple(answer) == (want.patience, want.window):
+        return not_yet("the order: (window, patience), the window the smaller")
     if tuple(answer) == (100, 1000):
         return not_yet("those are the published values for 8000 iterations; scale them to 2000")
     if tuple(answer) != (want.window, want.patience):
@@ -82,5 +92,5 @@ def variance_while_drawing(answer, runs: dict) -> object:
     truth = WHILE_DRAWING[0] if all(falls) else WHILE_DRAWING[1]
     seen = f"in {sum(falls)} of {len(falls)} runs the variance fell to under half its first value"
     if answer != truth:
-        return not_yet(f"not what happened: {seen}. Look at the purple curves: what happens early on?")
+        return not_yet(f"not what happened: {seen}. Look at the pink variance curves: what happens early on?")
     return right(f"{seen}: the outputs settle as the image appears, then stir again once the network draws noise")

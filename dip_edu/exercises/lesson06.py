@@ -95,6 +95,7 @@ def coarsest(answer) -> object:
         (nets.spec("lesson", down=(16, 16, 16), up=(16, 16, 16), skip=(4, 4, 4)), 128),
         (nets.spec("lesson-text"), 64),
         (nets.spec("paper"), 512),
+        (nets.spec("lesson", down=(16, 16, 16, 16, 24), up=(16, 16, 16, 16, 20)), 128),  # down and up differ there
     ]
     for spec, side in cases:
         got = answer(spec, side)
@@ -114,6 +115,8 @@ def coarsest(answer) -> object:
                 return not_yet("the widths are listed finest first: the coarsest scale is the last one")
             if got_channels == spec.skip[-1]:
                 return not_yet("skip is what crosses over; the map itself has the way down's width")
+            if got_channels == spec.up[-1]:
+                return not_yet("spec.up is the way up's widths; the coarsest map is made on the way down")
             return not_yet("the coarsest map has as many channels as the way down's last width")
     lesson = nets.spec("lesson")
     n = 128 // 2**lesson.depth
@@ -202,4 +205,7 @@ def fewest_parameters(answer) -> object:
     seen = ", ".join(f"{name}: {count:,}" for name, count in counts.items())
     if answer != truth:
         return not_yet(f"not so ({seen}). Which change removes whole layers, and which only changes how maps grow?")
-    return right(f"{seen}. Upsampling has no weights, and each skip is a few 1×1 filters; two scales less is 40 %")
+    return right(
+        f"{seen}. Upsampling has no weights; a skip adds a 1×1 convolution and widens the 3×3 one after it by a few "
+        "input channels; two scales less is 40 %"
+    )
