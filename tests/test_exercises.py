@@ -23,6 +23,30 @@ def _cells(path: Path) -> list:
 
 
 # Answers a learner might give that are wrong, with a word the hint must contain.
+
+
+def _late_by_one(variances, patience):
+    """Stops only after more than `patience` iterations."""
+    best, best_iter = float("inf"), None
+    for iteration, value in variances:
+        if value < best:
+            best, best_iter = value, iteration
+        elif iteration - best_iter > patience:
+            return best_iter
+    return None
+
+
+def _patience_in_entries(variances, patience):
+    """Counts list entries since the minimum instead of iterations."""
+    best, best_at = float("inf"), None
+    for i, (_, value) in enumerate(variances):
+        if value < best:
+            best, best_at = value, i
+        elif i - best_at >= patience:
+            return variances[best_at][0]
+    return None
+
+
 WRONG = {
     "1.0": [("the uniform noise", "not what happened"), ("both at the same pace", "0.04"), ("image", "choose one")],
     "1.1": [
@@ -51,6 +75,8 @@ WRONG = {
     "5.2": [
         (lambda v, p: min(v, key=lambda kv: kv[1])[0], "None"),
         (lambda v, p: None, "lowest"),
+        (_late_by_one, ">="),
+        (_patience_in_entries, "iteration numbers"),
     ],
     "5.3": [
         ((100, 1000), "published"),

@@ -45,13 +45,19 @@ def stopping_rule(answer) -> object:
     """`answer(variances, patience)`: the iteration to keep, once `patience` iterations pass without a new minimum."""
     valley = [(k, (k - 40) ** 2 / 100 + 1) for k in range(1, 201)]  # lowest at 40
     falling = [(k, 100 / k) for k in range(1, 201)]  # never turns up
-    for curve, patience in ((valley, 30), (valley, 200), (falling, 30)):
+    sparse = [(k, (k - 400) ** 2 / 10000 + 1) for k in range(10, 2001, 10)]  # recorded every 10 iterations
+    cases = ((valley, 30), (valley, 200), (falling, 30), (valley[:70], 30), (sparse, 300))
+    for curve, patience in cases:
         got, want = answer(list(curve), patience), _reference_stop(curve, patience)
         if got != want:
             if want is None:
                 return not_yet("when no `patience` iterations pass without a new minimum, there is no stop: None")
             if got == want + patience:
                 return not_yet("return the iteration of the minimum, not the one where you noticed")
+            if curve[-1][0] - want == patience:
+                return not_yet("after exactly `patience` iterations without a new minimum, stop: compare with >=")
+            if curve is sparse:
+                return not_yet("patience counts iterations, not entries of the list: compare iteration numbers")
             return not_yet("track the lowest variance so far and its iteration; stop once `patience` pass")
     return right("the stop comes `patience` iterations late, but the output kept is the one at the minimum")
 
