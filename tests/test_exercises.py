@@ -56,12 +56,20 @@ WRONG = {
         (lambda x, x_hat, m: (((x - x_hat) * m) ** 2).mean().detach(), "gradient"),
     ],
     "1.2": [(lambda a, o: 0.01 * a + 0.99 * o, "swapped"), (lambda a, o: (a + o) / 2, "0.99")],
-    "1.3": [((81, False), "off by one"), ((82, True), "noise"), ((500, False), "first index"), (82, "two values")],
+    "1.3": [
+        ((81, False), "off by one"),
+        ((82, True), "noise"),
+        ((500, False), "first index"),
+        (82, "two values"),
+        ((82, "False"), "True or False"),
+    ],
     "2.0": [("about the same as at its best", "peaked at"), ("higher than at its best", "not what happened")],
     "2.1": [
         (lambda x, y: 10 * np.log10(255**2 / np.mean((x - y) ** 2)), "255"),
         (lambda x, y: -10 * np.log10(1 / np.mean((x - y) ** 2)), "sign"),
         (lambda x, y: 10 * np.log10(1 / np.sqrt(np.mean((x - y) ** 2))), "squared"),
+        (lambda x, y: 10 * np.log10(y.max() ** 2 / np.mean((x - y) ** 2)), "range allows"),
+        (lambda x, y: 10 * np.log10(1 / np.sum((x - y) ** 2)), "*mean*"),
     ],
     "2.2": [(10 * np.log10(1 / 25**2), "25/255"), (10 * np.log10(255 / 25), "square"), (30.0, "σ²")],
     "2.3": [((8000, 1.59), "peak()"), ((1148, -1.59), "sign"), ((1148, 0.5), "subtract")],
@@ -165,6 +173,7 @@ def test_other_right_answers_are_accepted_too():
         "1.1": lambda x, x_hat, m: torch.mean(torch.square(m * (x_hat - x))),
         "2.1": lambda x, y: 20 * np.log10(1 / np.sqrt(((x - y) ** 2).mean())),
         "5.1": lambda w: ((w - w.mean(0)) ** 2).mean(),
+        "1.3 as a list": [82, False],
         "5.1 as NumPy": lambda w: np.var(w.numpy(), axis=0).mean(),  # a NumPy float32, not a Python float
     }
     for key, answer in alt.items():

@@ -62,7 +62,7 @@ def values_and_parameters(answer) -> object:
     from .. import nets
 
     values, params = 128 * 128 * 3, nets.count_params(nets.build("lesson"))
-    if not isinstance(answer, tuple) or len(answer) != 2:
+    if not isinstance(answer, tuple | list) or len(answer) != 2:  # a pair, in brackets of either kind
         return not_yet("answer with two numbers: (values in the image, parameters of the network)")
     got_values, got_params = answer
     if got_values == 128 * 128:

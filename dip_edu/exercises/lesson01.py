@@ -54,13 +54,15 @@ def replay_reading(answer) -> object:
 
     image, noise = load("01-reconstruct").history["loss"], load("01-noise").history["loss"]
     want = (_first_below(image, 0.005), _first_below(noise, 0.005) is not None)
-    if not isinstance(answer, tuple) or len(answer) != 2:
+    if not isinstance(answer, tuple | list) or len(answer) != 2:  # a pair, in brackets of either kind
         return not_yet("answer with two values: (iteration, True or False)")
     iteration, reached = answer
     if iteration == want[0] - 1:
         return not_yet("off by one: iterations count from 1 (history['iter'] holds them)")
     if iteration != want[0]:
         return not_yet("find the first index where history['loss'] < 0.005, e.g. with np.argmax or np.flatnonzero")
+    if not isinstance(reached, bool | np.bool_ | int):
+        return not_yet(f"the second value is True or False, not {reached!r}")
     if bool(reached) != want[1]:
         return not_yet("the iteration is right; look again at the noise's loss over all 8000 iterations")
     return right(f"the image is drawn within {want[0]} iterations; the noise is never fitted that well in 8000")

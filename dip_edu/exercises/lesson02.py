@@ -12,12 +12,16 @@ from . import among, exercise, not_yet, right
 def psnr(answer) -> object:
     """`answer(x, y)` must be 10·log10(1 / MSE) for images in [0, 1]."""
     rng = np.random.default_rng(0)
-    x = rng.random((8, 8, 3)).astype(np.float32)
-    y = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1).astype(np.float32)
+    x = 0.9 * rng.random((8, 8, 3)).astype(np.float32)  # neither image reaches 1: the peak is the range's, not theirs
+    y = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 0.95).astype(np.float32)
     got, want = float(answer(x, y)), reference_psnr(x, y)
     mse = float(np.mean((x - y) ** 2))
     if np.isclose(got, 10 * np.log10(255**2 / mse), atol=1e-3):
         return not_yet("these images are in [0, 1], so the peak value is 1, not 255")
+    if any(np.isclose(got, 10 * np.log10(image.max() ** 2 / mse), atol=1e-3) for image in (x, y)):
+        return not_yet("the peak is the largest value the range allows, 1, not the largest value in the images")
+    if np.isclose(got, 10 * np.log10(1 / float(np.sum((x - y) ** 2))), atol=1e-3):
+        return not_yet("the *mean* squared error: divide the sum by the number of values (np.mean)")
     if np.isclose(got, -10 * np.log10(1 / mse), atol=1e-3) or got < 0:
         return not_yet("the sign: a smaller error must give a larger PSNR")
     if np.isclose(got, 10 * np.log10(1 / np.sqrt(mse)), atol=1e-3):
@@ -49,7 +53,7 @@ def overfitting(answer) -> object:
     run = load("02-denoise")
     peak_iter, peak_psnr = run.peak()
     drop = peak_psnr - float(run.history["psnr"][-1])
-    if not isinstance(answer, tuple) or len(answer) != 2:
+    if not isinstance(answer, tuple | list) or len(answer) != 2:  # a pair, in brackets of either kind
         return not_yet("answer with two numbers: (iteration, dB lost)")
     iteration, lost = answer
     if iteration != peak_iter:

@@ -12,7 +12,7 @@ from . import among, exercise, not_yet, right
 @exercise("4.1")
 def downsampled_shape(answer) -> object:
     """`answer` = (the shape d gives a (96, 128, 3) image at ×4, how many values it has per value of the small one)."""
-    if not isinstance(answer, tuple) or len(answer) != 2:
+    if not isinstance(answer, tuple | list) or len(answer) != 2:  # a pair, in brackets of either kind
         return not_yet("answer with two values: (shape, values per observed value)")
     shape, per_value = answer
     shape = tuple(int(v) for v in shape)
