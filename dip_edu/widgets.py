@@ -290,6 +290,11 @@ class Panel(W.VBox):
         finally:
             self._switching = was
 
+    @property
+    def has_mask(self) -> bool:
+        """True once a mask was painted or uploaded: region inpainting then restores it instead of the box."""
+        return self._mask is not None
+
     def set_mask(self, source: images.Source | None) -> bool:
         """Use a mask image (white = known, black = missing) for region inpainting; None goes back to the box."""
         previous = self._mask

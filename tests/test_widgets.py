@@ -91,8 +91,11 @@ def test_a_mask_of_the_wrong_size_is_refused_with_a_message(panel):
 def test_a_mask_at_the_images_own_size_is_used(panel):
     mask = np.full((512, 512), 255, np.uint8)  # the astronaut's own size: resized along with the image
     mask[200:300, 200:300] = 0
+    assert not panel.has_mask  # the box until a mask is painted or uploaded
     assert panel.set_mask(_png(mask))
     assert panel.problem.task == "inpaint-region" and 0 < 1 - panel.problem.mask.mean() < 0.2
+    assert panel.has_mask
+    assert panel.set_mask(None) and not panel.has_mask
 
 
 def test_a_blocking_run_fills_the_scrubber_and_the_strip(panel):
@@ -151,11 +154,13 @@ def test_a_mouse_stroke_on_the_painter_becomes_the_region_to_restore():
 def test_a_new_image_starts_without_the_old_images_mask_in_every_view():
     panel = dip.Panel(task="inpaint-region", draw=True, upload=True, size=64, preset="tiny", iters=20)
     panel.painter.stroke([(20, 20), (40, 20)])
-    assert "boxes" not in panel.problem.params and all(b.layout.display == "none" for b in panel.box)  # mask rules
+    assert (
+        panel.has_mask and "boxes" not in panel.problem.params and all(b.layout.display == "none" for b in panel.box)
+    )  # mask rules
     assert panel.painter.mask.min() == 0 and panel.mask_note.value
     assert panel.set_image(_png(np.full((64, 64), 128, np.uint8)))  # an upload
     assert panel.picker.value == OWN_IMAGE and panel.painter.image is panel._clean
-    assert panel.painter.mask.all() and panel.problem.params.get("boxes")  # canvas and preview agree: the box
+    assert not panel.has_mask and panel.painter.mask.all() and panel.problem.params.get("boxes")  # the box again
     assert all(b.layout.display is None for b in panel.box) and not panel.mask_note.value
 
 

@@ -79,8 +79,9 @@ def fitted_first(answer) -> object:
     if (wrong := among(answer, FIRST)) is not None:
         return wrong
     at = 500
-    image = float(load("01-reconstruct").history["loss"][at])
-    noise = float(load("01-noise").history["loss"][at])
+    image_run, noise_run = load("01-reconstruct"), load("01-noise")
+    image = float(image_run.history["loss"][list(image_run.history["iter"]).index(at)])
+    noise = float(noise_run.history["loss"][list(noise_run.history["iter"]).index(at)])
     truth = FIRST[0] if image < noise / 2 else FIRST[1] if noise < image / 2 else FIRST[2]
     seen = f"after {at} steps the loss is {image:.4f} on the image and {noise:.4f} on the noise"
     if answer != truth:
