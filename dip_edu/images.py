@@ -156,7 +156,8 @@ def from_array(arr: np.ndarray) -> np.ndarray:
 def square(img: np.ndarray, size: int, resize: bool = False) -> np.ndarray:
     """A centre square of side `size`; with `resize`, the short side is first resized to `size`."""
     require(isinstance(size, int) and size > 0, f"size {size!r}: must be a positive whole number")
-    h, w = img.shape[:2]
+    h, w = h0, w0 = img.shape[:2]
+    scale = 1.0
     if resize and min(h, w) != size:
         from skimage.transform import resize as sk_resize
 
@@ -168,8 +169,16 @@ def square(img: np.ndarray, size: int, resize: bool = False) -> np.ndarray:
         min(h, w) >= size,
         f"size {size}: the image is only {w}x{h}; ask for a smaller size or pass resize=True",
     )
+    # Said in the learner's own pixels: shrinking a square needs no word, enlarging (it looks soft) and cropping do.
+    resized = f"enlarged the {w0}x{h0} image to {w}x{h} (it will look soft)" if scale > 1 else ""
     if (h, w) != (size, size):
-        notice(f"centre-cropped the {w}x{h} image to {size}x{size}")
+        if scale != 1:
+            verb = "enlarged" if scale > 1 else "resized"
+            resized = f"{verb} the {w0}x{h0} image to {w}x{h} and centre-cropped it to {size}x{size}"
+        else:
+            resized = f"centre-cropped the {w}x{h} image to {size}x{size}"
+    if resized:
+        notice(resized)
     top, left = (h - size) // 2, (w - size) // 2
     return img[top : top + size, left : left + size]
 

@@ -68,7 +68,8 @@ def progression_figure(run: Run, iters: Sequence[int] | None = None, use_average
         paper = [s.iter for s in run.snapshots if s.iter in (0, *DEFAULT_CHECKPOINTS)]
         iters = paper + [run.final.iter] if len(paper) > 1 else [s.iter for s in run.snapshots]
     snaps = [s for s in run.snapshots if s.iter in set(iters)] or run.snapshots
-    panels = [("corrupted" + _db(run.config.get("psnr_input")), preview_of(run))]
+    first = "target" if run.task == "reconstruct" else "corrupted"  # lesson 01 fits clean targets, damaging nothing
+    panels = [(first + _db(run.config.get("psnr_input")), preview_of(run))]
     for s in snaps:
         img, value = (s.ema, s.psnr_ema) if use_average else (s.out, s.psnr)
         panels.append((f"iteration {s.iter}" + _db(value), img))

@@ -46,6 +46,14 @@ def test_size_crops_a_centre_square_with_a_notice():
     assert img.shape == (128, 128, 3)
 
 
+def test_a_resized_image_is_described_in_the_learners_own_pixels():
+    small, wide = np.random.default_rng(0).random((2, 20, 30, 3)).astype(np.float32)
+    with pytest.warns(dip.DipNotice, match=r"enlarged the 20x20 image to 128x128 \(it will look soft\)"):
+        assert dip.images.square(small[:, :20], 128, resize=True).shape == (128, 128, 3)
+    with pytest.warns(dip.DipNotice, match="enlarged the 30x20 image to 192x128 and centre-cropped it to 128x128"):
+        dip.images.square(wide, 128, resize=True)
+
+
 def test_resize_keeps_the_whole_picture():
     img = dip.load("builtin:astronaut", size=64, resize=True)
     full = dip.load("builtin:astronaut")
