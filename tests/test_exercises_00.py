@@ -14,6 +14,7 @@ WRONG = {
         (lambda mse, g: mse / 10 ** (g / 20), "amplitudes"),
         (lambda mse, g: 10 ** (g / 10), "factor"),
         (lambda mse, g: mse - g, "solve"),
+        (lambda mse, g: mse / 1.26**g, "rounded"),
     ],
     "0.2": [
         (lambda n, s, side: n * s * (side / 128) ** 2, "seconds"),
@@ -21,6 +22,7 @@ WRONG = {
         (lambda n, s, side: n / s / 60, "pace"),
         (lambda n, s, side: n * s * side / 128 / 60, "number of pixels"),
         (lambda n, s, side: n * s / 60, "128×128"),
+        (lambda n, s, side: n * s * (128 / side) ** 2 / 60, "upside down"),
     ],
     "0.3": [
         ((128 * 128, 39127), "three values"),

@@ -42,6 +42,7 @@ WRONG = {
             {"damaged": 16.5, "Deep Image Prior": 31.6, "nearest pixel": 32.8, "biharmonic": 35.0},
         ),
         ("biharmonic", "painted mask", {}),
+        ("biharmonic", "for inpainting", {"damaged": 20.2, "Deep Image Prior": 27.1}),  # the denoising task
         (
             "biharmonic",
             "not here",

@@ -21,6 +21,8 @@ def mse_after(answer) -> object:
             return not_yet("PSNR is 10·log10(1 / MSE): 10 dB, not 1 dB, is a factor of 10 in the error")
         if np.isclose(got, mse / 10 ** (gain / 20), rtol=1e-6):
             return not_yet("20·log10 is for amplitudes such as the RMSE; the MSE is already a square, so 10·log10")
+        if np.isclose(got, mse / 1.26**gain, rtol=1e-6) or np.isclose(got, mse / 2 ** (gain / 3), rtol=1e-6):
+            return not_yet("1.26 and 'halves every 3 dB' are rounded: use the exact factor, 10**(gain / 10)")
         if np.isclose(got, 10 ** (gain / 10), rtol=1e-6) or np.isclose(got, 10 ** (-gain / 10), rtol=1e-6):
             return not_yet("return the new MSE, not the factor it changes by")
         return not_yet("write the PSNR before and after with 10·log10(1 / MSE), then solve for the new MSE")
@@ -48,6 +50,8 @@ def minutes(answer) -> object:
             return not_yet(
                 "the cost grows with the number of pixels, not with the side: twice the side is 4× the pixels"
             )
+        if np.isclose(got, iters * pace * (128 / side) ** 2 / 60, rtol=1e-6):
+            return not_yet("the ratio is upside down: a larger image has more pixels and takes longer")
         if np.isclose(got, iters * pace / 60, rtol=1e-6):
             return not_yet("right at 128×128; at another side the network draws more or fewer pixels: scale for that")
         return not_yet("iterations × seconds per iteration gives seconds; then scale for the pixels, and convert")
