@@ -170,15 +170,16 @@ def square(img: np.ndarray, size: int, resize: bool = False) -> np.ndarray:
         f"size {size}: the image is only {w}x{h}; ask for a smaller size or pass resize=True",
     )
     # Said in the learner's own pixels: shrinking a square needs no word, enlarging (it looks soft) and cropping do.
-    resized = f"enlarged the {w0}x{h0} image to {w}x{h} (it will look soft)" if scale > 1 else ""
     if (h, w) != (size, size):
-        if scale != 1:
-            verb = "enlarged" if scale > 1 else "resized"
-            resized = f"{verb} the {w0}x{h0} image to {w}x{h} and centre-cropped it to {size}x{size}"
-        else:
-            resized = f"centre-cropped the {w}x{h} image to {size}x{size}"
-    if resized:
-        notice(resized)
+        verb = "enlarged" if scale > 1 else "resized"
+        done = (
+            f"{verb} the {w0}x{h0} image to {w}x{h} and centre-cropped it"
+            if scale != 1
+            else f"centre-cropped the {w}x{h} image"
+        )
+        notice(f"{done} to {size}x{size}")
+    elif scale > 1:
+        notice(f"enlarged the {w0}x{h0} image to {w}x{h} (it will look soft)")
     top, left = (h - size) // 2, (w - size) // 2
     return img[top : top + size, left : left + size]
 

@@ -33,6 +33,7 @@ REFRESH_SECONDS = 1.0  # live view refresh interval while a fit runs
 LIVE, REPLAY = "Live", "Replay"  # the two modes (the button that starts a fit is "Run")
 OWN_IMAGE = "(your image)"  # the picker's entry for an uploaded or given image
 CURVES_COST_RATIO = 10  # redraw the live curves only after 10x their drawing time: at most ~10 % of the run
+CURVES_SIZE = (8, 3.3)  # inches: the panel's curves, with room for their legend below
 
 
 _BLANK = images.png_bytes(np.full((4, 4, 3), 0.94, np.float32))  # an empty frame, never a broken-image icon
@@ -622,7 +623,7 @@ class Panel(W.VBox):
         self.live_out.value = images.png_bytes(p.out)
         self.live_avg.value = images.png_bytes(p.ema)
         if now - self._last_curves >= CURVES_COST_RATIO * self._curves_seconds or p.iter == p.iters:
-            self.live_curves.value = plots.png(plots.curves_figure(p.history, ax_size=(8, 3.3)))
+            self.live_curves.value = plots.png(plots.curves_figure(p.history, ax_size=CURVES_SIZE))
             self.live_curves.layout.display = None
             self._curves_seconds = time.monotonic() - now
             self._last_curves = now
@@ -646,7 +647,7 @@ class Panel(W.VBox):
             summary += f"; best PSNR {peak[1]:.2f} dB at iteration {peak[0]}"
         self.live_out.value = images.png_bytes(run.final.out)  # the result itself, from the clean input z
         self.live_avg.value = images.png_bytes(run.final.ema)
-        self.live_curves.value = plots.png(plots.curves_figure(run, ax_size=(8, 3.3)))
+        self.live_curves.value = plots.png(plots.curves_figure(run, ax_size=CURVES_SIZE))
         self.live_curves.layout.display = None
         if run.snapshots:
             last = len(run.snapshots) - 1

@@ -68,6 +68,11 @@ def predict(choices: Sequence[str]):
     return widgets.RadioButtons(options=list(choices), value=None, layout={"width": "max-content"})
 
 
+def is_pair(answer: object) -> bool:
+    """Whether `answer` is two values, in brackets of either kind: (a, b) or [a, b]."""
+    return isinstance(answer, tuple | list) and len(answer) == 2
+
+
 def among(answer: object, choices: Sequence[str]) -> Verdict | None:
     """A "not yet" when a prediction is not one of its choices (a typo, or an answer to another question)."""
     if answer not in choices:
@@ -154,6 +159,7 @@ __all__ = [
     "check",
     "exercise",
     "among",
+    "is_pair",
     "keys",
     "needs_evidence",
     "not_yet",

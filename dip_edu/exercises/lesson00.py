@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import among, exercise, not_yet, right
+from . import among, exercise, is_pair, not_yet, right
 
 
 @exercise("0.1")
@@ -66,7 +66,7 @@ def values_and_parameters(answer) -> object:
     from .. import nets
 
     values, params = 128 * 128 * 3, nets.count_params(nets.build("lesson"))
-    if not isinstance(answer, tuple | list) or len(answer) != 2:  # a pair, in brackets of either kind
+    if not is_pair(answer):
         return not_yet("answer with two numbers: (values in the image, parameters of the network)")
     got_values, got_params = answer
     if got_values == 128 * 128:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import among, exercise, masked_example, not_yet, right
+from . import among, exercise, is_pair, masked_example, not_yet, right
 
 
 @exercise("1.1")
@@ -54,7 +54,7 @@ def replay_reading(answer) -> object:
 
     image, noise = load("01-reconstruct").history["loss"], load("01-noise").history["loss"]
     want = (_first_below(image, 0.005), _first_below(noise, 0.005) is not None)
-    if not isinstance(answer, tuple | list) or len(answer) != 2:  # a pair, in brackets of either kind
+    if not is_pair(answer):
         return not_yet("answer with two values: (iteration, True or False)")
     iteration, reached = answer
     if iteration == want[0] - 1:
@@ -79,9 +79,12 @@ def fitted_first(answer) -> object:
     if (wrong := among(answer, FIRST)) is not None:
         return wrong
     at = 500
-    image_run, noise_run = load("01-reconstruct"), load("01-noise")
-    image = float(image_run.history["loss"][list(image_run.history["iter"]).index(at)])
-    noise = float(noise_run.history["loss"][list(noise_run.history["iter"]).index(at)])
+
+    def loss_at(key: str) -> float:
+        history = load(key).history
+        return float(history["loss"][list(history["iter"]).index(at)])
+
+    image, noise = loss_at("01-reconstruct"), loss_at("01-noise")
     truth = FIRST[0] if image < noise / 2 else FIRST[1] if noise < image / 2 else FIRST[2]
     seen = f"after {at} steps the loss is {image:.4f} on the image and {noise:.4f} on the noise"
     if answer != truth:

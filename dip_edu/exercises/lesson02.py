@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import psnr as reference_psnr
-from . import among, exercise, not_yet, right
+from . import among, exercise, is_pair, not_yet, right
 
 
 @exercise("2.1")
@@ -53,7 +53,7 @@ def overfitting(answer) -> object:
     run = load("02-denoise")
     peak_iter, peak_psnr = run.peak()
     drop = peak_psnr - float(run.history["psnr"][-1])
-    if not isinstance(answer, tuple | list) or len(answer) != 2:  # a pair, in brackets of either kind
+    if not is_pair(answer):
         return not_yet("answer with two numbers: (iteration, dB lost)")
     iteration, lost = answer
     if iteration != peak_iter:

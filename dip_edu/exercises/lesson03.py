@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import among, exercise, masked_example, not_yet, right
+from . import among, exercise, is_pair, masked_example, not_yet, right
 
 KINDS = ("inpaint-text", "inpaint-pixels", "inpaint-region")
 
@@ -100,7 +100,7 @@ def replay_gains(answer) -> object:
     }
     gains = {kind: {end - runs[kind].config["psnr_input"] for end in ends[kind]} for kind in KINDS}
     least = min(KINDS, key=lambda kind: runs[kind].final.psnr - runs[kind].config["psnr_input"])
-    if not isinstance(answer, tuple | list) or len(answer) != 2:  # a pair, in brackets of either kind
+    if not is_pair(answer):
         return not_yet("answer with two values: (kind, gain in dB)")
     kind, gain = answer
     kind = str(kind).removeprefix("03-")

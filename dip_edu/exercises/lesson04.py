@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..problem import lanczos_downsample
-from . import among, exercise, not_yet, right
+from . import among, exercise, is_pair, not_yet, right
 
 
 @exercise("4.1")
 def downsampled_shape(answer) -> object:
     """`answer` = (the shape d gives a (96, 128, 3) image at ×4, how many values it has per value of the small one)."""
-    if not isinstance(answer, tuple | list) or len(answer) != 2:  # a pair, in brackets of either kind
+    if not is_pair(answer):
         return not_yet("answer with two values: (shape, values per observed value)")
     shape, per_value = answer
     shape = tuple(int(v) for v in shape)

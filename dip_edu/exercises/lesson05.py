@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ..stopping import EsWmv
-from . import among, exercise, not_yet, right
+from . import among, exercise, is_pair, not_yet, right
 
 
 @exercise("5.1")
@@ -68,7 +68,7 @@ def scaled_window(answer) -> object:
     want = EsWmv.for_iters(2000)
     if isinstance(answer, EsWmv):
         return not_yet("that is the package's detector: work the pair out, then compare it with its .window, .patience")
-    if not isinstance(answer, tuple | list) or len(answer) != 2:
+    if not is_pair(answer):
         return not_yet("answer with two numbers: (window, patience)")
     if tuple(answer) == (want.patience, want.window):
         return not_yet("the order: (window, patience), the window the smaller")
@@ -86,8 +86,6 @@ WHILE_DRAWING = ("it falls", "it stays flat", "it rises")
 def variance_while_drawing(answer, runs: dict) -> object:
     """A prediction about the lesson's fits: what the variance of the recent outputs does while the image appears
     (from each run's recorded variance: its first value once the window has filled, against its lowest)."""
-    import numpy as np
-
     if (wrong := among(answer, WHILE_DRAWING)) is not None:
         return wrong
     falls = []
